@@ -1,0 +1,22 @@
+using Microsoft.DurableTask;
+
+namespace MlopsFunctions.Core.Pipeline;
+
+/// <summary>The one registration of every durable task, used by the Functions app and LocalHost alike.</summary>
+public static class MlopsTasks
+{
+    public static DurableTaskRegistry AddMlopsTasks(this DurableTaskRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        return registry
+            .AddOrchestrator<TrainingPipeline>()
+            .AddActivity<ValidateDataActivity>()
+            .AddActivity<TrainModelActivity>()
+            .AddActivity<EvaluateModelActivity>()
+            .AddActivity<RegisterModelActivity>()
+            .AddActivity<StageModelActivity>()
+            .AddActivity<PromoteModelActivity>()
+            .AddActivity<DeclineModelActivity>()
+            .AddActivity<SetVersionStatusActivity>();
+    }
+}

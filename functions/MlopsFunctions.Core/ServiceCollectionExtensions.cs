@@ -40,6 +40,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<PredictionService>();
         services.AddSingleton<PipelineStarter>();
         services.AddSingleton<RetrainScheduler>();
+        services.AddSingleton<StorageHealth>();
         services.AddHostedService<StorageInitializer>();
         return services;
     }

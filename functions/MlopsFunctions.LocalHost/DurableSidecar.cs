@@ -1,0 +1,86 @@
+using System.Net;
+using System.Net.Sockets;
+using DurableTask.AzureStorage;
+using DurableTask.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Testing.Sidecar.Grpc;
+using Microsoft.DurableTask.Worker;
+using Microsoft.Extensions.Options;
+using MlopsFunctions.Core;
+using MlopsFunctions.Core.Pipeline;
+using MlopsFunctions.Core.Storage;
+
+namespace MlopsFunctions.LocalHost;
+
+/// <summary>
+/// The durable backend of LocalHost: the Azure Storage provider Durable Functions uses in Azure, served over the
+/// Durable Task gRPC protocol on a loopback h2c port, with the SDK worker and client connected to it. The preview
+/// package (InProcessTestHost's TaskHubGrpcServer) is used only here, so it can be swapped in one place.
+/// </summary>
+public static class DurableSidecar
+{
+    public const string TaskHubSetting = "TaskHubName";
+    public const string DefaultTaskHub = "MlopsHub";
+
+    public static void AddDurableSidecar(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var port = FreeLoopbackPort();
+        var storage = StorageConnection.FromConfiguration(builder.Configuration);
+        var hub = builder.Configuration[TaskHubSetting] is { Length: > 0 } h ? h : DefaultTaskHub;
+        var polling = builder.Configuration.GetSection(MlopsOptions.Section).Get<MlopsOptions>()?.MaxQueuePollingSeconds ?? 2;
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
+
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(services => new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
+        {
+            TaskHubName = hub,
+            StorageAccountClientProvider = storage.ConnectionString is not null
+                ? new StorageAccountClientProvider(storage.ConnectionString)
+                : new StorageAccountClientProvider(storage.BlobServiceUri!, storage.QueueServiceUri!, storage.TableServiceUri!, storage.Credential!),
+            MaxQueuePollingInterval = TimeSpan.FromSeconds(polling),
+            PartitionCount = 1,
+            LoggerFactory = services.GetRequiredService<ILoggerFactory>(),
+        }));
+        builder.Services.AddSingleton<IOrchestrationService>(s => s.GetRequiredService<AzureStorageOrchestrationService>());
+        builder.Services.AddSingleton<IOrchestrationServiceClient>(s => s.GetRequiredService<AzureStorageOrchestrationService>());
+        builder.Services.AddOptions<TaskHubGrpcServerOptions>();
+        builder.Services.AddSingleton<TaskHubGrpcServer>();
+        builder.Services.AddHostedService<TaskHubCreator>();
+
+        var address = $"http://127.0.0.1:{port}";
+        builder.Services.AddDurableTaskWorker(worker =>
+        {
+            worker.AddTasks(tasks => tasks.AddMlopsTasks());
+            worker.UseGrpc(address);
+        });
+        builder.Services.AddDurableTaskClient(client => client.UseGrpc(address));
+    }
+
+    public static void MapDurableSidecar(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGrpcService<TaskHubGrpcServer>();
+
+        // The server starts its dispatchers from the ApplicationStarted callback it registers when constructed.
+        app.Services.GetRequiredService<TaskHubGrpcServer>();
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Creates the task hub's queues and tables before anything dispatches.</summary>
+    private sealed class TaskHubCreator(AzureStorageOrchestrationService service) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => service.CreateIfNotExistsAsync();
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Net;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using MlopsFunctions.Core;
+using MlopsFunctions.Functions;
+using MlopsFunctions.LocalHost;
+
+// LocalHost runs the Functions app's own function classes on Kestrel, with the durable backend in-process
+// (DESIGN.md section 2), for machines where Azure Functions Core Tools cannot be installed.
+var builder = WebApplication.CreateBuilder(args);
+if (string.IsNullOrWhiteSpace(builder.Configuration["AzureWebJobsStorage"]) &&
+    !builder.Configuration.GetSection("AzureWebJobsStorage").GetChildren().Any())
+{
+    Console.Error.WriteLine("AzureWebJobsStorage is not set: export it (a connection string, e.g. Azurite's) or run scripts/start.sh.");
+    return 2;
+}
+
+// Explicit Kestrel endpoints replace --urls, so the public (HTTP/1.1) endpoints from --urls are re-added here
+// next to the sidecar's h2c port.
+var urls = (builder.Configuration["urls"] ?? "http://127.0.0.1:7071").Split(';', StringSplitOptions.RemoveEmptyEntries);
+builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, string.Empty);
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    foreach (var url in urls.Select(u => new Uri(u.Replace("*", "0.0.0.0", StringComparison.Ordinal).Replace("+", "0.0.0.0", StringComparison.Ordinal))))
+    {
+        Action<ListenOptions> http1 = listen => listen.Protocols = HttpProtocols.Http1;
+        if (url.Host == "localhost")
+        {
+            kestrel.ListenLocalhost(url.Port, http1);
+        }
+        else
+        {
+            kestrel.Listen(IPAddress.Parse(url.Host), url.Port, http1);
+        }
+    }
+});
+
+// The durable worker holds a gRPC stream open to this same server: a short drain keeps Ctrl+C quick.
+builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
+builder.Services.AddMlops(builder.Configuration);
+builder.Services.AddMvcCore();
+builder.Services.Configure<LocalHostOptions>(builder.Configuration.GetSection(LocalHostOptions.Section));
+builder.AddDurableSidecar();
+
+var functions = FunctionDescriptor.Discover(typeof(IncomingDataFunction).Assembly);
+var pollSeconds = builder.Configuration.GetSection(LocalHostOptions.Section).Get<LocalHostOptions>()?.BlobPollSeconds ?? 1;
+foreach (var function in functions)
+{
+    if (function.Blob is not null)
+    {
+        builder.Services.AddSingleton<IHostedService>(s => ActivatorUtilities.CreateInstance<IncomingBlobWatcher>(
+            s, function, s.GetRequiredService<BlobServiceClient>(), s.GetRequiredService<TableServiceClient>(), TimeSpan.FromSeconds(pollSeconds)));
+    }
+    else if (function.Timer is not null)
+    {
+        builder.Services.AddSingleton<IHostedService>(s => ActivatorUtilities.CreateInstance<TimerFunctionRunner>(s, function, TimeProvider.System));
+    }
+}
+
+builder.Services.AddSingleton<IReadOnlyList<FunctionDescriptor>>(functions);
+var app = builder.Build();
+app.MapDurableSidecar();
+app.MapHttpFunctions(functions);
+await app.RunAsync();
+return 0;
+
+/// <summary>Lets tests start LocalHost in-process or find its assembly.</summary>
+public partial class Program;

@@ -1,0 +1,125 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
+using MlopsFunctions.Core;
+using MlopsFunctions.Core.Registry;
+using MlopsFunctions.Core.Serving;
+using MlopsFunctions.Http;
+
+namespace MlopsFunctions.Functions;
+
+/// <summary>Model specs and the registry's read side: define a model, list models, read a model or one version.</summary>
+public sealed partial class ModelFunctions(ModelRegistry registry, ILogger<ModelFunctions> logger)
+{
+    [Function("PutModelSpec")]
+    public async Task<IActionResult> PutSpec(
+        [HttpTrigger(AuthorizationLevel.Admin, "put", Route = "models/{model}")] HttpRequest request, string model, CancellationToken ct)
+    {
+        if (ApiResults.InvalidModelName(model) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var parsed = ModelSpecParser.Parse(await ApiResults.ReadBodyAsync(request, ct).ConfigureAwait(false));
+        if (parsed.Spec is null)
+        {
+            return ApiResults.Problem(ApiProblem.BadRequest("invalid-spec", $"The spec of '{model}' is not valid: {parsed.Errors[0]}", parsed.Errors));
+        }
+
+        var created = await registry.PutSpecAsync(model, parsed.Spec, ct).ConfigureAwait(false);
+        LogSpecSaved(logger, model, created);
+        return ApiResults.Json(new { model, spec = parsed.Spec, created }, created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+    }
+
+    [Function("ListModels")]
+    public async Task<IActionResult> List(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models")] HttpRequest request, CancellationToken ct)
+    {
+        var models = await registry.ListModelsAsync(ct).ConfigureAwait(false);
+        return ApiResults.Json(new
+        {
+            models = models.Where(m => m.Spec is not null).Select(m => new
+            {
+                name = m.Name,
+                task = m.Spec!.Task,
+                production = m.Slots.Production,
+                staging = m.Slots.Staging,
+                versions = m.LastVersion,
+            }),
+        });
+    }
+
+    [Function("GetModel")]
+    public async Task<IActionResult> Get(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models/{model}")] HttpRequest request, string model, CancellationToken ct)
+    {
+        if (ApiResults.InvalidModelName(model) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var summary = await registry.GetSummaryAsync(model, ct).ConfigureAwait(false);
+        if (summary is null)
+        {
+            return NotFound(model);
+        }
+
+        var versions = await registry.ListVersionsAsync(model, ct).ConfigureAwait(false);
+        var events = await registry.ListEventsAsync(model, ct).ConfigureAwait(false);
+        return ApiResults.Json(new
+        {
+            name = model,
+            spec = summary.Spec,
+            slots = new { production = summary.Slots.Production, staging = summary.Slots.Staging, previousProduction = summary.Slots.History },
+            versions = versions.Select(v => new
+            {
+                version = v.Version,
+                status = v.Status,
+                slot = SlotOf(summary.Slots, v.Version),
+                reason = v.StatusReason,
+                metric = v.Metric,
+                value = v.MetricValue,
+                metrics = v.Metrics,
+                createdAt = v.CreatedAt,
+                runId = v.RunId,
+                dataset = v.Lineage.Dataset,
+            }),
+            history = events.Reverse(),
+        });
+    }
+
+    [Function("GetModelVersion")]
+    public async Task<IActionResult> GetVersion(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models/{model}/versions/{version}")] HttpRequest request,
+        string model, string version, CancellationToken ct)
+    {
+        if (ApiResults.InvalidModelName(model) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (!int.TryParse(version, System.Globalization.CultureInfo.InvariantCulture, out var number) || number < 1)
+        {
+            return ApiResults.Problem(ApiProblem.BadRequest("invalid-version", $"'{version}' is not a version number: versions are 1, 2, 3..."));
+        }
+
+        var record = await registry.GetVersionAsync(model, number, ct).ConfigureAwait(false);
+        if (record is null)
+        {
+            return ApiResults.Problem(ApiProblem.NotFound("version-not-found", $"Model '{model}' has no version {number}."));
+        }
+
+        var slots = await registry.GetSlotsAsync(model, ct).ConfigureAwait(false);
+        return ApiResults.Json(new { model, slot = SlotOf(slots, number), version = record });
+    }
+
+    internal static ContentResult NotFound(string model) => ApiResults.Problem(ApiProblem.NotFound(
+        "model-not-found", $"Model '{model}' is not defined: create it with PUT /api/models/{model} and a JSON spec."));
+
+    private static string? SlotOf(SlotState slots, int version) =>
+        slots.Production == version ? Slots.Production : slots.Staging == version ? Slots.Staging : null;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Spec of {Model} saved (created: {Created})")]
+    private static partial void LogSpecSaved(ILogger logger, string model, bool created);
+}

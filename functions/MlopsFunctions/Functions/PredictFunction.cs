@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using MlopsFunctions.Core;
+using MlopsFunctions.Core.Registry;
+using MlopsFunctions.Core.Serving;
+using MlopsFunctions.Http;
+
+namespace MlopsFunctions.Functions;
+
+/// <summary>Predictions from the production slot (or ?slot=staging), always saying which version answered.</summary>
+public sealed class PredictFunction(PredictionService predictions)
+{
+    [Function("Predict")]
+    public async Task<IActionResult> Predict(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "models/{model}/predict")] HttpRequest request, string model, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (ApiResults.InvalidModelName(model) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var slot = request.Query["slot"].ToString() is { Length: > 0 } s ? s : Slots.Production;
+        var body = await ApiResults.ReadBodyAsync(request, ct).ConfigureAwait(false);
+        try
+        {
+            var (response, problem) = await predictions.PredictAsync(model, slot, body, ct).ConfigureAwait(false);
+            return problem is not null ? ApiResults.Problem(problem) : ApiResults.Json(response!);
+        }
+        catch (ModelUnavailableException ex)
+        {
+            return ApiResults.Problem(new ApiProblem(StatusCodes.Status503ServiceUnavailable, "model-unavailable", ex.Message));
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
+using MlopsFunctions.Core;
+using MlopsFunctions.Core.Pipeline;
+using MlopsFunctions.Core.Registry;
+using MlopsFunctions.Core.Serving;
+using MlopsFunctions.Http;
+
+namespace MlopsFunctions.Functions;
+
+/// <summary>Operator calls that move versions between slots: swap, rollback, approve/reject, retrain.</summary>
+public sealed class SlotFunctions(ModelRegistry registry, ModelCache cache, PipelineStarter starter)
+{
+    [Function("SwapSlots")]
+    public Task<IActionResult> Swap(
+        [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "models/{model}/swap")] HttpRequest request, string model, CancellationToken ct) =>
+        ChangeSlotsAsync(model, () => registry.SwapAsync(model, ApiResults.Actor(request), "swap requested over HTTP", ct: ct), ct);
+
+    [Function("Rollback")]
+    public Task<IActionResult> Rollback(
+        [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "models/{model}/rollback")] HttpRequest request, string model, CancellationToken ct) =>
+        ChangeSlotsAsync(model, () => registry.RollbackAsync(model, ApiResults.Actor(request), "rollback requested over HTTP", ct), ct);
+
+    [Function("ApproveVersion")]
+    public Task<IActionResult> Approve(
+        [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "models/{model}/versions/{version}/approve")] HttpRequest request,
+        string model, string version, [DurableClient] DurableTaskClient client, CancellationToken ct) =>
+        DecideAsync(request, model, version, approved: true, client, ct);
+
+    [Function("RejectVersion")]
+    public Task<IActionResult> Reject(
+        [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "models/{model}/versions/{version}/reject")] HttpRequest request,
+        string model, string version, [DurableClient] DurableTaskClient client, CancellationToken ct) =>
+        DecideAsync(request, model, version, approved: false, client, ct);
+
+    [Function("RetrainModel")]
+    public async Task<IActionResult> Retrain(
+        [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "models/{model}/retrain")] HttpRequest request,
+        string model, [DurableClient] DurableTaskClient client, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        if (ApiResults.InvalidModelName(model) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var (result, problem) = await starter.StartRetrainAsync(
+            client, model, "manual", RunIds.ForManual(model, DateTimeOffset.UtcNow), ApiResults.Actor(request), ct).ConfigureAwait(false);
+        return problem is not null
+            ? ApiResults.Problem(problem)
+            : ApiResults.Json(new { model, instanceId = result!.InstanceId, status = $"/api/runs/{result.InstanceId}" }, StatusCodes.Status202Accepted);
+    }
+
+    private async Task<IActionResult> ChangeSlotsAsync(string model, Func<Task<SlotState>> change, CancellationToken ct)
+    {
+        if (ApiResults.InvalidModelName(model) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (await registry.GetSpecAsync(model, ct).ConfigureAwait(false) is null)
+        {
+            return ModelFunctions.NotFound(model);
+        }
+
+        try
+        {
+            var slots = await change().ConfigureAwait(false);
+            cache.InvalidateSlots(model);
+            return ApiResults.Json(new { model, production = slots.Production, staging = slots.Staging, previousProduction = slots.History });
+        }
+        catch (RegistryConflictException ex)
+        {
+            return ApiResults.Problem(ApiProblem.Conflict("slot-conflict", ex.Message));
+        }
+    }
+
+    private async Task<IActionResult> DecideAsync(
+        HttpRequest request, string model, string version, bool approved, DurableTaskClient client, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        if (ApiResults.InvalidModelName(model) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var record = int.TryParse(version, System.Globalization.CultureInfo.InvariantCulture, out var number)
+            ? await registry.GetVersionAsync(model, number, ct).ConfigureAwait(false)
+            : null;
+        if (record is null)
+        {
+            return ApiResults.Problem(ApiProblem.NotFound("version-not-found", $"Model '{model}' has no version '{version}'."));
+        }
+
+        if (record.Status != VersionStatus.AwaitingApproval)
+        {
+            return ApiResults.Problem(ApiProblem.Conflict("not-awaiting-approval",
+                $"Version {number} of '{model}' is {record.Status}, not awaiting approval."));
+        }
+
+        var reason = request.Query["reason"].ToString();
+        await client.RaiseEventAsync(record.RunId, RunIds.ApprovalEvent,
+            new ApprovalDecision(approved, ApiResults.Actor(request), string.IsNullOrWhiteSpace(reason) ? null : reason), ct).ConfigureAwait(false);
+        return ApiResults.Json(new { model, version = number, decision = approved ? "approved" : "rejected", runId = record.RunId }, StatusCodes.Status202Accepted);
+    }
+}

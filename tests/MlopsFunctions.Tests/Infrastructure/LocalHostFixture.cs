@@ -1,0 +1,159 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using Xunit.Sdk;
+
+namespace MlopsFunctions.Tests.Infrastructure;
+
+/// <summary>One Azurite and one LocalHost shared by the end-to-end tests of a collection, with helpers to drive them.</summary>
+public sealed class LocalHostFixture : IAsyncLifetime
+{
+    private readonly AzuriteFixture azurite = new();
+    private LocalHostProcess? host;
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public BlobServiceClient Blobs { get; private set; } = null!;
+
+    public string ConnectionString => azurite.ConnectionString;
+
+    public string Output => host?.Output ?? string.Empty;
+
+    public async Task InitializeAsync()
+    {
+        await azurite.InitializeAsync();
+        host = await LocalHostProcess.StartAsync(azurite.ConnectionString);
+        Http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        Blobs = new BlobServiceClient(azurite.ConnectionString);
+        await WaitHealthyAsync(Http, host);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        if (host is not null)
+        {
+            await host.DisposeAsync();
+        }
+
+        await azurite.DisposeAsync();
+    }
+
+    public static async Task WaitHealthyAsync(HttpClient http, LocalHostProcess host)
+    {
+        for (var i = 0; i < 240; i++)
+        {
+            try
+            {
+                using var response = await http.GetAsync("api/health");
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(250);
+        }
+
+        throw new XunitException("LocalHost did not become healthy:\n" + host.Output);
+    }
+
+    public async Task PutSpecAsync(string model, string json)
+    {
+        using var response = await Http.PutAsync($"api/models/{model}", new StringContent(json));
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new XunitException($"PUT spec {model}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    public async Task UploadAsync(string container, string name, string content)
+    {
+        var client = Blobs.GetBlobContainerClient(container);
+        await client.CreateIfNotExistsAsync();
+        await client.GetBlobClient(name).UploadAsync(BinaryData.FromString(content), overwrite: true);
+    }
+
+    public async Task<JsonElement> GetJsonAsync(string path)
+    {
+        using var response = await Http.GetAsync(path);
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new XunitException($"GET {path}: {(int)response.StatusCode} {body}");
+        }
+
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    public async Task<(int Status, JsonElement Body)> SendAsync(HttpMethod method, string path, string? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body);
+        }
+
+        using var response = await Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        var json = text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+        return ((int)response.StatusCode, json);
+    }
+
+    /// <summary>Polls until a condition on GET path holds, failing with the last body and the host's log.</summary>
+    public async Task<JsonElement> WaitForAsync(string path, Func<JsonElement, bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(90));
+        var last = string.Empty;
+        while (DateTime.UtcNow < deadline)
+        {
+            using var response = await Http.GetAsync(path);
+            last = await response.Content.ReadAsStringAsync();
+            if (response.IsSuccessStatusCode)
+            {
+                var json = JsonDocument.Parse(last).RootElement.Clone();
+                if (condition(json))
+                {
+                    return json;
+                }
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new XunitException($"Timed out waiting on {path}; last body: {last}\nLocalHost log:\n{Output}");
+    }
+
+    /// <summary>Waits until the model has a production version other than <paramref name="not"/>, and returns it.</summary>
+    public async Task<int> WaitForProductionAsync(string model, int? not = null)
+    {
+        var json = await WaitForAsync($"api/models/{model}", m =>
+            m.GetProperty("slots").TryGetProperty("production", out var p) && p.ValueKind == JsonValueKind.Number && p.GetInt32() != not);
+        return json.GetProperty("slots").GetProperty("production").GetInt32();
+    }
+
+    public Task<JsonElement> WaitForRunAsync(string model, Func<JsonElement, bool> match) =>
+        WaitForAsync($"api/models/{model}/runs", r => r.GetProperty("runs").EnumerateArray().Any(run => match(run) && IsFinished(run)));
+
+    public static bool IsFinished(JsonElement run) =>
+        run.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated";
+
+    public static string ReadSample(string model) => File.ReadAllText(RepoPaths.SampleData(model));
+
+    public static Task<HttpResponseMessage> PostJsonAsync(HttpClient http, string path, object body) => http.PostAsJsonAsync(path, body);
+}
+
+[CollectionDefinition(Name)]
+public sealed class LocalHostCollection : ICollectionFixture<LocalHostFixture>
+{
+    public const string Name = "LocalHost";
+}
+
+[CollectionDefinition(Name)]
+public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>
+{
+    public const string Name = "Azurite";
+}

@@ -8,7 +8,7 @@ using MlopsFunctions.LocalHost;
 
 // LocalHost runs the Functions app's own function classes on Kestrel, with the durable backend in-process
 // (DESIGN.md section 2), for machines where Azure Functions Core Tools cannot be installed.
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 if (string.IsNullOrWhiteSpace(builder.Configuration["AzureWebJobsStorage"]) &&
     !builder.Configuration.GetSection("AzureWebJobsStorage").GetChildren().Any())
 {

@@ -91,14 +91,21 @@ public sealed partial class TrainingPipeline : TaskOrchestrator<PipelineInput, P
         return new PipelineResult(input.Model, Outcomes.Promoted, version, "all gates passed", evaluation.Metric, evaluation.Value);
     }
 
+    /// <summary>The operator's decision, or null when none came in time.</summary>
+    /// <remarks>
+    /// The SDK's timeout overload is used on purpose: a hand-written Task.WhenAny of the event and a timer did not
+    /// resume on the event (reproduced with DurableTaskTestHost, Durable Task SDK 1.28).
+    /// </remarks>
     private static async Task<ApprovalDecision?> WaitForApprovalAsync(TaskOrchestrationContext context, TimeSpan timeout)
     {
-        using var cancel = new CancellationTokenSource();
-        var approval = context.WaitForExternalEvent<ApprovalDecision>(RunIds.ApprovalEvent, cancel.Token);
-        var deadline = context.CreateTimer(context.CurrentUtcDateTime.Add(timeout), cancel.Token);
-        var winner = await Task.WhenAny(approval, deadline);
-        await cancel.CancelAsync();
-        return winner == approval ? await approval : null;
+        try
+        {
+            return await context.WaitForExternalEvent<ApprovalDecision>(RunIds.ApprovalEvent, timeout);
+        }
+        catch (TaskCanceledException)
+        {
+            return null;
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: data {Source} rejected: {Reason}")]

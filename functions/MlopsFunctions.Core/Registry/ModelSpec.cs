@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace MlopsFunctions.Core.Registry;
 
 /// <summary>A model definition as users write it (DESIGN.md section 5); field names are a public contract.</summary>
@@ -22,8 +24,10 @@ public sealed record ModelSpec
     public string? RetrainSchedule { get; init; }
 
     /// <summary>The task as an enum; only call on a validated spec.</summary>
+    [JsonIgnore]
     public MlTask TaskType => MlTaskNames.Parse(Task!) ?? throw new InvalidOperationException("Spec was not validated.");
 
+    [JsonIgnore]
     public bool ManualPromotion => string.Equals(Promotion, "manual", StringComparison.Ordinal);
 }
 

@@ -113,7 +113,8 @@ public sealed class TrainingPipelineTests
         Accepts(manual: true);
         Evaluates(passed: true);
         context.Setup(c => c.WaitForExternalEvent<ApprovalDecision>(RunIds.ApprovalEvent, It.IsAny<CancellationToken>()))
-            .Returns(new TaskCompletionSource<ApprovalDecision>().Task);
+            .Returns<string, CancellationToken>((_, token) => Task.Delay(Timeout.Infinite, token).ContinueWith<ApprovalDecision>(
+                _ => throw new TaskCanceledException(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default));
         context.Setup(c => c.CreateTimer(new DateTime(2026, 11, 27, 1, 0, 0, DateTimeKind.Utc), It.IsAny<CancellationToken>()))
             .Returns(Task.CompletedTask);
 

@@ -19,6 +19,16 @@ public sealed class LocalHostFixture : IAsyncLifetime
 
     public string Output => host?.Output ?? string.Empty;
 
+    /// <summary>Helpers bound to a LocalHost some test manages itself.</summary>
+    public static LocalHostFixture Attach(LocalHostProcess process, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(process);
+        var fixture = new LocalHostFixture { host = process };
+        fixture.Http = new HttpClient { BaseAddress = process.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        fixture.Blobs = new BlobServiceClient(connectionString);
+        return fixture;
+    }
+
     public async Task InitializeAsync()
     {
         await azurite.InitializeAsync();

@@ -125,11 +125,17 @@ module functionApp 'modules/function-app.bicep' = {
     planId: plan.outputs.id
     identityId: identity.outputs.id
     appSettings: appSettings
+    // Only production reacts to data and schedules: the staging slot serves HTTP for smoke tests, so a
+    // deployment in staging never starts a second pipeline run against the shared registry.
     productionSlotSettings: {
       TaskHubName: taskHubName
+      'AzureWebJobs.IncomingData.Disabled': 'false'
+      'AzureWebJobs.RetrainTimer.Disabled': 'false'
     }
     stagingSlotSettings: {
       TaskHubName: stagingTaskHubName
+      'AzureWebJobs.IncomingData.Disabled': 'true'
+      'AzureWebJobs.RetrainTimer.Disabled': 'true'
     }
   }
 }

@@ -46,9 +46,9 @@ echo "bicep-check: $version"
 
 # Parameters file: every parameter it sets must be declared in main.bicep (azd passes it as it is).
 if [[ -f "$params" ]]; then
-  for name in $(sed -n 's/^    "\([A-Za-z0-9_]*\)": *{.*/\1/p' "$params"); do
+  while read -r name; do
     grep -Eq "^param $name( |$)" "$main" || fail "infra/main.parameters.json sets '$name', which infra/main.bicep does not declare"
-  done
+  done < <(sed -n 's/^    "\([A-Za-z0-9_]*\)": *{.*/\1/p' "$params")
 fi
 
 # bicep build (non-zero exit on errors) and bicep lint (exit 1 on errors but 0 on warnings, so its output is

@@ -8,7 +8,10 @@ using MlopsFunctions.LocalHost;
 
 // LocalHost runs the Functions app's own function classes on Kestrel, with the durable backend in-process
 // (DESIGN.md section 2), for machines where Azure Functions Core Tools cannot be installed.
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+// Kestrel gets explicit endpoints (the public HTTP/1.1 one and the sidecar's h2c port), so the public URLs are
+// taken out of the arguments and environment before the host reads them, instead of being overridden later.
+var (urls, hostArgs) = PublicUrls.Take(args);
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = hostArgs, ContentRootPath = AppContext.BaseDirectory });
 if (string.IsNullOrWhiteSpace(builder.Configuration["AzureWebJobsStorage"]) &&
     !builder.Configuration.GetSection("AzureWebJobsStorage").GetChildren().Any())
 {
@@ -16,10 +19,6 @@ if (string.IsNullOrWhiteSpace(builder.Configuration["AzureWebJobsStorage"]) &&
     return 2;
 }
 
-// Explicit Kestrel endpoints replace --urls, so the public (HTTP/1.1) endpoints from --urls are re-added here
-// next to the sidecar's h2c port.
-var urls = (builder.Configuration["urls"] ?? "http://127.0.0.1:7071").Split(';', StringSplitOptions.RemoveEmptyEntries);
-builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, string.Empty);
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     foreach (var url in urls.Select(u => new Uri(u.Replace("*", "0.0.0.0", StringComparison.Ordinal).Replace("+", "0.0.0.0", StringComparison.Ordinal))))

@@ -112,19 +112,6 @@ public sealed class BadInputEndToEndTests(LocalHostFixture host)
         Assert.Single(model.GetProperty("versions").EnumerateArray());
     }
 
-    private async Task<JsonElement> WaitForReportAsync(string name)
-    {
-        var blob = host.Blobs.GetBlobContainerClient("rejected").GetBlobClient(name);
-        for (var i = 0; i < 300; i++)
-        {
-            if (await blob.ExistsAsync())
-            {
-                return JsonDocument.Parse((await blob.DownloadContentAsync()).Value.Content.ToString()).RootElement.Clone();
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new Xunit.Sdk.XunitException($"No report rejected/{name}.\n{host.Output}");
-    }
+    private async Task<JsonElement> WaitForReportAsync(string name) =>
+        JsonDocument.Parse(await host.WaitForBlobAsync("rejected", name)).RootElement.Clone();
 }

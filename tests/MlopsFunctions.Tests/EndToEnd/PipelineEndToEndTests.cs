@@ -41,7 +41,7 @@ public sealed class PipelineEndToEndTests(LocalHostFixture host)
 
         // A file without the label column: rejected with a report, production untouched.
         await host.UploadAsync("incoming", "iris/broken.csv", "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n");
-        var report = await WaitForBlobAsync("rejected", "iris/broken.csv.report.json");
+        var report = await host.WaitForBlobAsync("rejected", "iris/broken.csv.report.json");
         Assert.Contains("no column 'species'", report, StringComparison.Ordinal);
         Assert.True(await host.Blobs.GetBlobContainerClient("rejected").GetBlobClient("iris/broken.csv").ExistsAsync());
         Assert.Equal(version, (await host.GetJsonAsync("api/models/iris")).GetProperty("slots").GetProperty("production").GetInt32());
@@ -72,22 +72,6 @@ public sealed class PipelineEndToEndTests(LocalHostFixture host)
             // The first row is malignant: the answer is in the user's own label values.
             Assert.Equal("malignant", prediction.GetProperty("label").GetString());
         }
-    }
-
-    private async Task<string> WaitForBlobAsync(string container, string name)
-    {
-        var blob = host.Blobs.GetBlobContainerClient(container).GetBlobClient(name);
-        for (var i = 0; i < 300; i++)
-        {
-            if (await blob.ExistsAsync())
-            {
-                return (await blob.DownloadContentAsync()).Value.Content.ToString();
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new Xunit.Sdk.XunitException($"Blob {container}/{name} never appeared.\n{host.Output}");
     }
 
     internal static string FirstRowAsJson(string csv, string label)

@@ -145,6 +145,23 @@ public sealed class LocalHostFixture : IAsyncLifetime
         return json.GetProperty("slots").GetProperty("production").GetInt32();
     }
 
+    /// <summary>Waits for a blob the pipeline writes (a report, a copy) and returns its text.</summary>
+    public async Task<string> WaitForBlobAsync(string container, string name)
+    {
+        var blob = Blobs.GetBlobContainerClient(container).GetBlobClient(name);
+        for (var i = 0; i < 300; i++)
+        {
+            if (await blob.ExistsAsync())
+            {
+                return (await blob.DownloadContentAsync()).Value.Content.ToString();
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new XunitException($"Blob {container}/{name} never appeared.\n{Output}");
+    }
+
     public Task<JsonElement> WaitForRunAsync(string model, Func<JsonElement, bool> match) =>
         WaitForAsync($"api/models/{model}/runs", r => r.GetProperty("runs").EnumerateArray().Any(run => match(run) && IsFinished(run)));
 

@@ -36,6 +36,12 @@ public sealed partial class RetrainScheduler(ModelRegistry registry, PipelineSta
                 continue;
             }
 
+            if (await UnchangedAsync(model, ct).ConfigureAwait(false))
+            {
+                LogSkipped(logger, model.Name, "production was trained on the latest data with the current spec");
+                continue;
+            }
+
             var occurrence = new DateTimeOffset(DateTime.SpecifyKind(occurrences[^1], DateTimeKind.Utc));
             var (result, problem) = await starter.StartRetrainAsync(
                 client, model.Name, "schedule", RunIds.ForSchedule(model.Name, occurrence), "timer", ct).ConfigureAwait(false);
@@ -49,6 +55,20 @@ public sealed partial class RetrainScheduler(ModelRegistry registry, PipelineSta
         }
 
         return started;
+    }
+
+    /// <summary>True when production already learned from the latest dataset under the same spec: retraining would repeat it.</summary>
+    private async Task<bool> UnchangedAsync(ModelSummary model, CancellationToken ct)
+    {
+        if (model.Slots.Production is not { } production)
+        {
+            return false;
+        }
+
+        var latest = await registry.GetLatestDatasetAsync(model.Name, ct).ConfigureAwait(false);
+        var version = await registry.GetVersionAsync(model.Name, production, ct).ConfigureAwait(false);
+        return version is not null && latest == version.Lineage.Dataset &&
+               Json.Serialize(version.Lineage.Spec) == Json.Serialize(model.Spec);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Scheduled retrain of {Model} skipped: {Reason}")]

@@ -25,7 +25,7 @@ public sealed class RetrainSchedulerTests(AzuriteFixture azurite)
         var registry = new ModelRegistry(new TableServiceClient(azurite.ConnectionString));
         await registry.EnsureTableAsync();
         var suffix = Guid.NewGuid().ToString("N")[..8];
-        string due = "due" + suffix, later = "later" + suffix, noData = "nodata" + suffix, unscheduled = "plain" + suffix;
+        string due = "due" + suffix, later = "later" + suffix, noData = "nodata" + suffix, unscheduled = "plain" + suffix, current = "current" + suffix;
         // Every second is due within any window; 29 February at 03:00 is not due within the last minute.
         await registry.PutSpecAsync(due, new ModelSpec { Task = "regression", Label = "y", RetrainSchedule = "* * * * * *" });
         await registry.PutSpecAsync(later, new ModelSpec { Task = "regression", Label = "y", RetrainSchedule = "0 0 3 29 2 *" });
@@ -35,6 +35,18 @@ public sealed class RetrainSchedulerTests(AzuriteFixture azurite)
         {
             await registry.SetLatestDatasetAsync(m, $"datasets/{m}/abc.csv");
         }
+
+        // Production already learned from the latest data with this very spec: nothing to retrain.
+        var currentSpec = new ModelSpec { Task = "regression", Label = "y", RetrainSchedule = "* * * * * *" };
+        await registry.PutSpecAsync(current, currentSpec);
+        await registry.SetLatestDatasetAsync(current, $"datasets/{current}/abc.csv");
+        await registry.ReserveVersionAsync(current, v => new ModelVersion
+        {
+            Version = v, Status = VersionStatus.Passed, RunId = "r", CreatedAt = DateTimeOffset.UtcNow,
+            Lineage = new Lineage("incoming/x.csv", $"datasets/{current}/abc.csv", "abc", "blob", currentSpec, 42, 0.2),
+        }, "r");
+        await registry.StageAsync(current, 1, "test", "seed");
+        await registry.SwapAsync(current, "test", "seed");
 
         var client = new Mock<DurableTaskClient>("test");
         var scheduled = new List<(string Id, PipelineInput Input)>();

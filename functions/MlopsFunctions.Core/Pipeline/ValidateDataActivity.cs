@@ -23,7 +23,7 @@ public sealed partial class ValidateDataActivity(
         var content = await blobs.TryDownloadAsync(source).ConfigureAwait(false);
         if (content is null)
         {
-            return Outcome(input, $"The file {source} was deleted before it could be read.", null);
+            return new ValidationOutcome(false, [$"The file {source} was deleted before it could be read."], input.Source);
         }
 
         var spec = await registry.GetSpecAsync(input.Model).ConfigureAwait(false);
@@ -56,7 +56,7 @@ public sealed partial class ValidateDataActivity(
 
             await blobs.UploadJsonAsync(reportPath, report).ConfigureAwait(false);
             LogRejected(logger, input.Model, input.Source, report.Errors.Count, report.Errors[0]);
-            return Outcome(input, report.Errors, reportPath.ToString());
+            return new ValidationOutcome(false, report.Errors, reportPath.ToString());
         }
 
         var dataset = BlobPath.Dataset(input.Model, sha);
@@ -73,12 +73,6 @@ public sealed partial class ValidateDataActivity(
     {
         Model = input.Model, Source = input.Source, Accepted = false, Errors = [error], Sha256 = sha,
     };
-
-    private static ValidationOutcome Outcome(ValidateInput input, string error, string? report) =>
-        Outcome(input, [error], report ?? input.Source);
-
-    private static ValidationOutcome Outcome(ValidateInput input, IReadOnlyList<string> errors, string report) =>
-        new(false, errors, report);
 
     /// <summary>The file's name below the model folder (incoming/{model}/a/b.csv -> a/b.csv), or its last segment.</summary>
     private static string RelativeName(BlobPath source, string model) =>

@@ -27,6 +27,18 @@ param mlops {
   approvalTimeoutHours: int
   @description('Upper bound of the durable queue polling back-off, in seconds.')
   maxQueuePollingSeconds: int
+  @description('Fraction of rows that choose between candidates, as a decimal string (for example "0.1").')
+  validationFraction: string
+  @description('Threads a trainer may use (0: all cores but one).')
+  trainerThreads: int
+  @description('Largest CSV accepted, in MiB.')
+  maxFileMegabytes: int
+  @description('Most columns a CSV header may have.')
+  maxColumns: int
+  @description('Longest CSV line, in KiB.')
+  maxLineKilobytes: int
+  @description('Most distinct values of a categorical column.')
+  maxCategories: int
 } = {
   minRows: 20
   holdoutFraction: '0.2'
@@ -34,6 +46,12 @@ param mlops {
   slotCacheSeconds: 2
   approvalTimeoutHours: 72
   maxQueuePollingSeconds: 2
+  validationFraction: '0.1'
+  trainerThreads: 0
+  maxFileMegabytes: 2048
+  maxColumns: 1000
+  maxLineKilobytes: 1024
+  maxCategories: 1000
 }
 
 @description('Durable task hub of the production slot.')
@@ -113,6 +131,12 @@ var appSettings = {
   Mlops__SlotCacheSeconds: string(mlops.slotCacheSeconds)
   Mlops__ApprovalTimeoutHours: string(mlops.approvalTimeoutHours)
   Mlops__MaxQueuePollingSeconds: string(mlops.maxQueuePollingSeconds)
+  Mlops__ValidationFraction: mlops.validationFraction
+  Mlops__TrainerThreads: string(mlops.trainerThreads)
+  Mlops__MaxFileMegabytes: string(mlops.maxFileMegabytes)
+  Mlops__MaxColumns: string(mlops.maxColumns)
+  Mlops__MaxLineKilobytes: string(mlops.maxLineKilobytes)
+  Mlops__MaxCategories: string(mlops.maxCategories)
 }
 
 module functionApp 'modules/function-app.bicep' = {

@@ -68,9 +68,15 @@ Console.WriteLine($"   median {Median(latencies):F2} s, min {latencies.Min():F2}
 var registry = new ModelRegistry(new TableServiceClient(connection));
 var store = new ModelStore(new BlobStore(new BlobServiceClient(connection)));
 var record = (await registry.GetVersionAsync("bench-iris-0", 1))!;
-var loaded = new LoadedModel(1, record.Schema!, await store.LoadAsync("bench-iris-0", record));
+var (transformer, schema) = await store.LoadAsync("bench-iris-0", record);
+var loaded = new LoadedModel(1, schema, transformer);
+var row = loaded.Featurizer.CreateRow();
 float[] features = [5.1f, 3.5f, 1.4f, 0.2f];
-var row = ModelRow.Create(record.Schema!, i => features[i], _ => string.Empty);
+for (var i = 0; i < features.Length; i++)
+{
+    loaded.Featurizer.SetNumber(row, i, features[i]);
+}
+
 var body = """{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}""";
 var batch = "[" + string.Join(',', Enumerable.Repeat(body, 100)) + "]";
 

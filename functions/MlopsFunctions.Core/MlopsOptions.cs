@@ -15,6 +15,17 @@ public sealed class MlopsOptions
     [Range(0.05, 0.5)]
     public double HoldoutFraction { get; set; } = 0.2;
 
+    /// <summary>Share of rows that choose between candidates (never the holdout, which stays unbiased for the gates).</summary>
+    [Range(0.05, 0.4)]
+    public double ValidationFraction { get; set; } = 0.1;
+
+    /// <summary>Threads a trainer may use; by default all cores but one, which stays with serving.</summary>
+    [Range(0, 1024)]
+    public int TrainerThreads { get; set; }
+
+    /// <summary>The trainer's thread count: the setting, or all cores but one (at least one).</summary>
+    public int EffectiveTrainerThreads() => TrainerThreads > 0 ? TrainerThreads : Math.Max(1, Environment.ProcessorCount - 1);
+
     /// <summary>Seed of the split and of every trainer, so a run on the same data gives the same model.</summary>
     public int Seed { get; set; } = 42;
 
@@ -25,6 +36,22 @@ public sealed class MlopsOptions
     /// <summary>How long a manual-promotion run waits for approve/reject before it rejects the candidate.</summary>
     [Range(0.001, 24 * 365)]
     public double ApprovalTimeoutHours { get; set; } = 72;
+
+    /// <summary>Largest CSV accepted, in MiB.</summary>
+    [Range(1, 1024 * 1024)]
+    public int MaxFileMegabytes { get; set; } = 2048;
+
+    /// <summary>Most columns a CSV header may have.</summary>
+    [Range(2, 100_000)]
+    public int MaxColumns { get; set; } = 1000;
+
+    /// <summary>Longest CSV line (a record, quoted newlines included), in KiB.</summary>
+    [Range(1, 1024 * 1024)]
+    public int MaxLineKilobytes { get; set; } = 1024;
+
+    /// <summary>Most distinct values of a categorical column (and classes of a label); a spec's validation.maxCategories overrides it.</summary>
+    [Range(2, 1_000_000)]
+    public int MaxCategories { get; set; } = 1000;
 
     /// <summary>Longest idle back-off of the durable queue polling (LocalHost; Azure reads host.json).</summary>
     [Range(0.1, 60)]

@@ -3,6 +3,7 @@ using Azure.Storage.Blobs;
 using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using MlopsFunctions.Core.Pipeline;
 using MlopsFunctions.Core.Registry;
 using MlopsFunctions.Core.Serving;
@@ -33,7 +34,13 @@ public static class ServiceCollectionExtensions
                 : new TableServiceClient(storage.TableServiceUri, storage.Credential, options));
         });
 
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<BlobStore>();
+        services.AddSingleton<DatasetFiles>();
+        services.AddSingleton<RunStore>();
+        services.AddSingleton<SingleFlight>();
+        services.AddSingleton<TrainingWindows>();
+        services.AddSingleton<RetrainPolicy>();
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<ModelStore>();
         services.AddSingleton<ModelCache>();

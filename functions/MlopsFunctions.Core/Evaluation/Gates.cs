@@ -3,18 +3,27 @@ using MlopsFunctions.Core.Registry;
 
 namespace MlopsFunctions.Core.Evaluation;
 
-/// <summary>Applies a spec's gates to a candidate's primary metric and, when there is one, the champion's on the same rows.</summary>
+/// <summary>
+/// Applies a spec's gates to a candidate: thresholds on the primary metric, and the improvement over production
+/// on the same holdout rows, judged on its confidence interval when the spec asks. A champion that cannot be
+/// compared never lets a candidate through silently: the decision is left undecided, and onIncomparable rules.
+/// </summary>
 public static class Gates
 {
-    public static List<GateDecision> Decide(ModelSpec spec, double value, double? championValue, int? championVersion, string? incomparable)
+    /// <summary>Fewest holdout rows on which an improvement can be judged with a confidence interval.</summary>
+    public const int MinRowsToDecide = 30;
+
+    /// <summary>The interval reported when the spec does not ask for one.</summary>
+    public const double DefaultConfidence = 0.95;
+
+    public static List<GateDecision> Decide(ModelSpec spec, double value, Comparison? comparison)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var metric = MetricCatalog.Primary(spec);
         var decisions = new List<GateDecision>();
         if (double.IsNaN(value))
         {
-            decisions.Add(new("metric", metric.Name, false, value, null, null, null,
-                $"{metric.Name} could not be computed on the holdout rows."));
+            decisions.Add(new("metric", metric.Name, false, value, null, null, null, $"{metric.Name} could not be computed on the holdout rows."));
             return decisions;
         }
 
@@ -32,28 +41,78 @@ public static class Gates
                 $"{metric.Name} {F(value)} {(passed ? "<=" : ">")} maximum {F(max)}."));
         }
 
+        decisions.Add(Improvement(spec, metric, value, comparison));
+        return decisions;
+    }
+
+    private static GateDecision Improvement(ModelSpec spec, MetricInfo metric, double value, Comparison? c)
+    {
         var required = spec.Gates?.MinImprovement ?? 0;
-        if (championVersion is null)
+        var confidence = spec.Gates?.Confidence;
+        if (c is null)
         {
-            decisions.Add(new("minImprovement", metric.Name, true, value, required, null, null,
-                "No production model yet: nothing to beat."));
-        }
-        else if (incomparable is not null || championValue is null || double.IsNaN(championValue.Value))
-        {
-            decisions.Add(new("minImprovement", metric.Name, true, value, required, championValue, null,
-                $"Production v{championVersion} cannot be scored on these rows ({incomparable ?? "its metric is undefined"}): not compared."));
-        }
-        else
-        {
-            var delta = metric.HigherIsBetter ? value - championValue.Value : championValue.Value - value;
-            var passed = delta >= required;
-            decisions.Add(new("minImprovement", metric.Name, passed, value, required, championValue, delta,
-                $"{metric.Name} {F(value)} vs production v{championVersion} {F(championValue.Value)} on the same holdout rows: " +
-                $"improvement {F(delta)} {(passed ? ">=" : "<")} required {F(required)}."));
+            return new("minImprovement", metric.Name, true, value, required, null, null, "No production model yet: nothing to beat.");
         }
 
-        return decisions;
+        var champion = $"production v{c.Champion.ToString(CultureInfo.InvariantCulture)}";
+        if (c.Incomparable is { } why || c.ChampionValue is not { } baseline || double.IsNaN(baseline))
+        {
+            var action = (spec.OnIncomparable ?? "manual") switch
+            {
+                "reject" => "the candidate is rejected (onIncomparable: reject)",
+                "promote" => "the candidate goes ahead without a comparison (onIncomparable: promote)",
+                _ => "an operator must approve or reject it (onIncomparable: manual)",
+            };
+            return new("minImprovement", metric.Name, false, value, required, null, null,
+                $"{champion} cannot be scored on these rows ({c.Incomparable ?? "its metric is undefined"}): not compared, so {action}.")
+            {
+                Undecided = true,
+            };
+        }
+
+        var delta = metric.HigherIsBetter ? value - baseline : baseline - value;
+        var level = confidence ?? DefaultConfidence;
+        var interval = c.Lower is { } lo && c.Upper is { } hi
+            ? $"; {F(level * 100)}% interval of the improvement [{F(lo)}, {F(hi)}]"
+            : string.Empty;
+        var unknown = c.UnknownClassRows > 0
+            ? $" ({c.UnknownClassRows.ToString(CultureInfo.InvariantCulture)} of them in classes production never saw, scored as its errors)"
+            : string.Empty;
+        var basis = $"{metric.Name} {F(value)} vs {champion} {F(baseline)} on the same {c.Rows.ToString(CultureInfo.InvariantCulture)} holdout rows{unknown}";
+        GateDecision Result(bool passed, string reason) => new("minImprovement", metric.Name, passed, value, required, baseline, delta, reason)
+        {
+            Lower = c.Lower,
+            Upper = c.Upper,
+            Confidence = level,
+            Rows = c.Rows,
+        };
+
+        if (confidence is null)
+        {
+            var passed = delta >= required;
+            return Result(passed, $"{basis}: improvement {F(delta)} {(passed ? ">=" : "<")} required {F(required)}{interval}.");
+        }
+
+        if (c.Rows < MinRowsToDecide || c.Lower is not { } lower)
+        {
+            return Result(false,
+                $"{basis}: {c.Rows.ToString(CultureInfo.InvariantCulture)} rows are too few to decide with {F(level * 100)}% confidence (at least {MinRowsToDecide.ToString(CultureInfo.InvariantCulture)} are needed), so the candidate is not promoted.");
+        }
+
+        var clears = lower >= required;
+        return Result(clears,
+            $"{basis}: improvement {F(delta)}{interval}; its lower bound {F(lower)} {(clears ? ">=" : "<")} required {F(required)}.");
     }
 
     private static string F(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
 }
+
+/// <summary>How the champion fared on the candidate's holdout rows, or why it could not be scored there.</summary>
+public sealed record Comparison(
+    int Champion,
+    double? ChampionValue,
+    string? Incomparable,
+    int Rows,
+    int UnknownClassRows = 0,
+    double? Lower = null,
+    double? Upper = null);

@@ -1,5 +1,7 @@
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MlopsFunctions.Core.Data;
 using MlopsFunctions.Core.Evaluation;
 using MlopsFunctions.Core.Registry;
 using MlopsFunctions.Core.Storage;
@@ -8,50 +10,76 @@ using MlopsFunctions.Core.Training;
 namespace MlopsFunctions.Core.Pipeline;
 
 /// <summary>
-/// Scores the candidate on its holdout rows and, when production has a model that can read them, the champion on
-/// the very same rows; then applies the spec's gates.
+/// Scores the chosen candidate on the window's holdout rows and, when production has a model, the champion on the
+/// very same rows with a paired bootstrap interval of the difference; then applies the spec's gates.
 /// </summary>
 public sealed partial class EvaluateModelActivity(
-    BlobStore blobs, ModelRegistry registry, ModelStore store, ILogger<EvaluateModelActivity> logger)
+    BlobStore blobs, DatasetFiles files, ModelRegistry registry, ModelStore store, RunStore runs, IOptions<MlopsOptions> options,
+    ILogger<EvaluateModelActivity> logger)
     : TaskActivity<EvaluateInput, EvaluationOutcome>
 {
     public override async Task<EvaluationOutcome> RunAsync(TaskActivityContext context, EvaluateInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var record = await registry.GetVersionAsync(input.Model, input.Version).ConfigureAwait(false)
-            ?? throw new InvalidOperationException($"Version {input.Version} of '{input.Model}' is not registered.");
-        var lineage = record.Lineage;
-        var schema = record.Schema!;
-        var (table, split) = await TrainingData.LoadAsync(blobs, lineage.Dataset, schema, lineage.HoldoutFraction, lineage.Seed).ConfigureAwait(false);
-
-        var candidate = await store.LoadAsync(input.Model, record).ConfigureAwait(false);
-        var metrics = HoldoutScorer.Score(candidate, schema, table, split.Holdout, lineage.Seed);
-        var primary = MetricCatalog.Primary(lineage.Spec);
-        var value = metrics[primary.Name];
-
-        var slots = await registry.GetSlotsAsync(input.Model).ConfigureAwait(false);
-        int? champion = slots.Production is { } p && p != input.Version ? p : null;
-        Dictionary<string, double>? championMetrics = null;
-        string? incomparable = null;
-        if (champion is not null)
+        var plan = input.Plan;
+        var chosen = input.Chosen;
+        await runs.UpdateAsync(plan.Model, plan.RunId, r => r with { Stage = Stages.Evaluating, Chosen = chosen.Result.Name }).ConfigureAwait(false);
+        var local = new List<string>();
+        foreach (var dataset in plan.Datasets)
         {
-            var championRecord = await registry.GetVersionAsync(input.Model, champion.Value).ConfigureAwait(false);
-            incomparable = championRecord?.Schema is null
-                ? "it is not in the registry"
-                : HoldoutScorer.Incomparable(championRecord.Schema, schema, table);
-            if (incomparable is null)
-            {
-                var championModel = await store.LoadAsync(input.Model, championRecord!).ConfigureAwait(false);
-                championMetrics = HoldoutScorer.Score(championModel, championRecord!.Schema!, table, split.Holdout, lineage.Seed);
-            }
+            local.Add(await files.GetAsync(dataset.Dataset, dataset.Sha256).ConfigureAwait(false));
         }
 
-        var gates = Gates.Decide(lineage.Spec, value, championMetrics?[primary.Name], champion, incomparable);
-        var passed = gates.TrueForAll(g => g.Passed);
-        LogEvaluated(logger, input.Model, input.Version, primary.Name, value, champion, passed);
-        return new EvaluationOutcome(primary.Name, value, metrics, gates, passed, champion, championMetrics);
+        var limits = CsvLimits.From(options.Value);
+        var schema = await blobs.ReadJsonAsync<DatasetSchema>(BlobPath.Parse(chosen.SchemaBlob!)).ConfigureAwait(false);
+        var model = await store.LoadModelAsync(plan.Model, plan.Version!.Value, chosen.ModelBlob!, chosen.ModelSha256!).ConfigureAwait(false);
+        var (champion, championVersion, unavailable) = await ChampionAsync(plan).ConfigureAwait(false);
+        var header = Header(local[^1], limits);
+        var result = Evaluator.Evaluate(local, new ScoringModel(model, schema), champion, championVersion, plan.Spec, plan.Split, limits, header);
+        var comparison = result.Comparison ?? (unavailable is not null ? new Comparison(championVersion!.Value, null, unavailable, result.HoldoutRows) : null);
+        var metric = MetricCatalog.Primary(plan.Spec);
+        var value = result.Metrics.TryGetValue(metric.Name, out var v) ? v : double.NaN;
+        var gates = Gates.Decide(plan.Spec, value, comparison);
+        var decision = gates.TrueForAll(g => g.Passed) ? EvaluationOutcome.Pass
+            : gates.Exists(g => !g.Passed && !g.Undecided) ? EvaluationOutcome.Fail
+            : EvaluationOutcome.Undecided;
+        LogEvaluated(logger, plan.Model, plan.Version.Value, metric.Name, value, championVersion, decision, result.HoldoutRows);
+        return new EvaluationOutcome(metric.Name, value, result.Metrics, gates, decision, championVersion, result.ChampionMetrics, result.HoldoutRows);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Evaluated {Model} v{Version}: {Metric} = {Value} (champion v{Champion}); gates passed: {Passed}")]
-    private static partial void LogEvaluated(ILogger logger, string model, int version, string metric, double value, int? champion, bool passed);
+    /// <summary>Production's model and schema, or why it cannot be loaded (which makes the comparison fail closed).</summary>
+    private async Task<(ScoringModel? Model, int? Version, string? Unavailable)> ChampionAsync(TrainingPlan plan)
+    {
+        var slots = await registry.GetSlotsAsync(plan.Model).ConfigureAwait(false);
+        if (slots.Production is not { } production || production == plan.Version)
+        {
+            return (null, null, null);
+        }
+
+        var record = await registry.GetVersionAsync(plan.Model, production).ConfigureAwait(false);
+        if (record is null)
+        {
+            return (null, production, "it is not in the registry");
+        }
+
+        try
+        {
+            var (model, schema) = await store.LoadAsync(plan.Model, record).ConfigureAwait(false);
+            return (new ScoringModel(model, schema), production, null);
+        }
+        catch (ModelUnavailableException ex)
+        {
+            return (null, production, ex.Message);
+        }
+    }
+
+    private static IReadOnlyList<string> Header(string file, CsvLimits limits)
+    {
+        using var stream = File.OpenRead(file);
+        using var csv = CsvSource.Open(stream, limits);
+        return csv.Header;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Evaluated {Model} v{Version}: {Metric} = {Value} (champion v{Champion}) on {Rows} holdout rows: {Decision}")]
+    private static partial void LogEvaluated(ILogger logger, string model, int version, string metric, double value, int? champion, string decision, int rows);
 }

@@ -10,13 +10,16 @@ public static class MlopsTasks
         ArgumentNullException.ThrowIfNull(registry);
         return registry
             .AddOrchestrator<TrainingPipeline>()
+            .AddActivity<StartRunActivity>()
             .AddActivity<ValidateDataActivity>()
-            .AddActivity<TrainModelActivity>()
+            .AddActivity<PrepareTrainingActivity>()
+            .AddActivity<TrainCandidateActivity>()
             .AddActivity<EvaluateModelActivity>()
             .AddActivity<RegisterModelActivity>()
             .AddActivity<StageModelActivity>()
             .AddActivity<PromoteModelActivity>()
             .AddActivity<DeclineModelActivity>()
-            .AddActivity<SetVersionStatusActivity>();
+            .AddActivity<SetVersionStatusActivity>()
+            .AddActivity<FinishRunActivity>();
     }
 }

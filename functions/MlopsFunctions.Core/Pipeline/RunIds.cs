@@ -1,16 +1,18 @@
 using System.Globalization;
+using MlopsFunctions.Core.Registry;
 
 namespace MlopsFunctions.Core.Pipeline;
 
 /// <summary>
-/// Instance ids of pipeline runs. They start with "{model}." ('.' cannot occur in a model name), so a prefix query
-/// lists one model's runs; a data run's id is a function of model and content, so the same file twice is one run.
+/// Ids of pipeline runs. They start with "{model}." ('.' cannot occur in a model name), so the model is known from
+/// the id. A data run's id is a function of model, content and spec: the same file twice under the same spec is one
+/// run, and a changed spec makes a new one. An explicit re-run of a failed or rejected run gets an attempt suffix.
 /// </summary>
 public static class RunIds
 {
     public const string ApprovalEvent = "approval";
 
-    public static string ForData(string model, string sha256) => $"{model}.data.{sha256[..32]}";
+    public static string ForData(string model, string sha256, string specSha256) => $"{model}.data.{sha256[..16]}-{specSha256[..8]}";
 
     public static string ForSchedule(string model, DateTimeOffset occurrence) =>
         $"{model}.schedule.{occurrence.UtcDateTime.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture)}";
@@ -18,5 +20,15 @@ public static class RunIds
     public static string ForManual(string model, DateTimeOffset at) =>
         $"{model}.retrain.{at.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff", CultureInfo.InvariantCulture)}";
 
+    public static string Attempt(string runId, int attempt) => $"{runId}.r{attempt.ToString(CultureInfo.InvariantCulture)}";
+
     public static string Prefix(string model) => model + ".";
+
+    /// <summary>The model a run id belongs to, or null when the id is not one of ours.</summary>
+    public static string? ModelOf(string runId)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        var dot = runId.IndexOf('.', StringComparison.Ordinal);
+        return dot > 0 && ModelName.IsValid(runId[..dot]) ? runId[..dot] : null;
+    }
 }

@@ -1,72 +1,79 @@
-using System.Text.Json;
-using Microsoft.DurableTask.Client;
-
 namespace MlopsFunctions.Core.Pipeline;
 
-/// <summary>Pipeline runs as the HTTP API shows them, read from the durable task hub.</summary>
+/// <summary>Pipeline runs as the HTTP API shows them, read from the runs table (no durable task hub needed, so any role can serve them).</summary>
 public static class RunQueries
 {
-    public const int MaxRuns = 100;
-
-    public static async Task<RunView?> GetAsync(DurableTaskClient client, string instanceId, CancellationToken ct = default)
+    public static async Task<RunView?> GetAsync(RunStore runs, string runId, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(client);
-        var instance = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, ct).ConfigureAwait(false);
-        return instance is null ? null : ToView(instance);
+        ArgumentNullException.ThrowIfNull(runs);
+        return await runs.GetAsync(runId, ct).ConfigureAwait(false) is { } run ? RunView.From(run) : null;
     }
 
     /// <summary>A model's runs, newest first.</summary>
-    public static async Task<IReadOnlyList<RunView>> ListAsync(DurableTaskClient client, string model, CancellationToken ct = default)
+    public static async Task<IReadOnlyList<RunView>> ListAsync(RunStore runs, string model, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(client);
-        var query = new OrchestrationQuery { InstanceIdPrefix = RunIds.Prefix(model), FetchInputsAndOutputs = true, PageSize = MaxRuns };
-        var runs = new List<RunView>();
-        await foreach (var instance in client.GetAllInstancesAsync(query).WithCancellation(ct).ConfigureAwait(false))
-        {
-            runs.Add(ToView(instance));
-        }
-
-        return runs.OrderByDescending(r => r.CreatedAt).Take(MaxRuns).ToList();
-    }
-
-    private static RunView ToView(OrchestrationMetadata instance) => new(
-        instance.InstanceId,
-        instance.Name,
-        instance.RuntimeStatus.ToString(),
-        instance.CreatedAt,
-        instance.LastUpdatedAt,
-        Parse<RunStatus>(instance.SerializedCustomStatus)?.Stage,
-        Parse<PipelineInput>(instance.SerializedInput),
-        Parse<PipelineResult>(instance.SerializedOutput),
-        instance.FailureDetails is { } failure ? $"{failure.ErrorType}: {failure.ErrorMessage}" : null);
-
-    private static T? Parse<T>(string? json)
-        where T : class
-    {
-        if (string.IsNullOrEmpty(json))
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonSerializer.Deserialize<T>(json, Json.Options);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        ArgumentNullException.ThrowIfNull(runs);
+        return (await runs.ListAsync(model, ct: ct).ConfigureAwait(false)).Select(RunView.From).ToList();
     }
 }
 
-/// <summary>A pipeline run: runtime status, current stage, input, result or error.</summary>
+/// <summary>
+/// A pipeline run: its status (and the durable runtime status it maps to), stage and progress, input, result, and
+/// what it trained: datasets, every candidate, the chosen one, seed and versions.
+/// </summary>
 public sealed record RunView(
     string InstanceId,
-    string Name,
+    string RunId,
+    string Model,
+    string Status,
     string RuntimeStatus,
+    string? Stage,
     DateTimeOffset CreatedAt,
     DateTimeOffset LastUpdatedAt,
-    string? Stage,
-    PipelineInput? Input,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? EndedAt,
+    RunInputView Input,
     PipelineResult? Result,
-    string? Error);
+    string? Error,
+    string? SupersededBy,
+    RunProgress Progress,
+    RunRecord Details)
+{
+    public static RunView From(RunRecord run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var runtime = run.Status switch
+        {
+            RunStatuses.Queued => "Pending",
+            RunStatuses.Running => "Running",
+            RunStatuses.Failed => "Failed",
+            _ => "Completed",
+        };
+        var result = run.Outcome is { } outcome
+            ? new PipelineResult(run.Model, outcome, run.Version, run.Reason ?? string.Empty, run.Metric, run.Value, run.Reports is { Count: > 0 } reports ? reports[^1] : null)
+            : null;
+        return new RunView(
+            run.InstanceId ?? run.RunId,
+            run.RunId,
+            run.Model,
+            run.Status,
+            runtime,
+            run.Stage,
+            run.CreatedAt,
+            run.UpdatedAt ?? run.CreatedAt,
+            run.StartedAt,
+            run.EndedAt,
+            new RunInputView(run.Model, run.Sources.Count > 0 ? run.Sources[^1] : null, run.Sources, run.Trigger, run.Actor),
+            result,
+            run.Status == RunStatuses.Failed ? run.Reason : null,
+            run.SupersededBy,
+            new RunProgress(run.CandidatesDone, run.CandidatesTotal),
+            run);
+    }
+}
+
+/// <summary>What started a run: its newest file (and all of them), the trigger and the actor.</summary>
+public sealed record RunInputView(string Model, string? Source, IReadOnlyList<string> Sources, string Trigger, string Actor);
+
+/// <summary>Candidates trained so far, out of how many.</summary>
+public sealed record RunProgress(int CandidatesDone, int CandidatesTotal);

@@ -4,31 +4,58 @@ using MlopsFunctions.Core.Serving;
 
 namespace MlopsFunctions.Core.Pipeline;
 
-/// <summary>Puts a candidate that passed its gates into the staging slot.</summary>
-public sealed class StageModelActivity(ModelRegistry registry, ModelCache cache) : TaskActivity<SlotInput, SlotState>
+/// <summary>Puts a candidate that passed its gates (or awaits approval) into the staging slot.</summary>
+public sealed class StageModelActivity(ModelRegistry registry, ModelCache cache, RunStore runs) : TaskActivity<SlotInput, SlotState>
 {
     public override async Task<SlotState> RunAsync(TaskActivityContext context, SlotInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var slots = await registry.StageAsync(input.Model, input.Version, input.Actor, input.Reason).ConfigureAwait(false);
         cache.InvalidateSlots(input.Model);
+        if (input.RunId is { } runId)
+        {
+            await runs.UpdateAsync(input.Model, runId, r => r with { Stage = input.Stage ?? Stages.Staging }).ConfigureAwait(false);
+        }
+
         return slots;
     }
 }
 
-/// <summary>Swaps the staged candidate into production; retried attempts do not swap twice.</summary>
-public sealed class PromoteModelActivity(ModelRegistry registry, ModelCache cache) : TaskActivity<SlotInput, SlotState>
+/// <summary>
+/// Swaps the staged candidate into production, but only while production is still the champion it was compared
+/// with; retried attempts do not swap twice.
+/// </summary>
+public sealed class PromoteModelActivity(ModelRegistry registry, ModelCache cache, RunStore runs) : TaskActivity<PromoteInput, PromoteOutcome>
 {
-    public override async Task<SlotState> RunAsync(TaskActivityContext context, SlotInput input)
+    public override async Task<PromoteOutcome> RunAsync(TaskActivityContext context, PromoteInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var slots = await registry.SwapAsync(input.Model, input.Actor, input.Reason, expectedStaging: input.Version).ConfigureAwait(false);
+        if (input.RunId is { } runId)
+        {
+            await runs.UpdateAsync(input.Model, runId, r => r with { Stage = Stages.Promoting }).ConfigureAwait(false);
+        }
+
+        var slots = await registry.GetSlotsAsync(input.Model).ConfigureAwait(false);
+        if (slots.Production == input.Version)
+        {
+            return new PromoteOutcome(true, input.Version, "already in production");
+        }
+
+        if (slots.Production != input.ExpectedProduction)
+        {
+            return new PromoteOutcome(false, slots.Production,
+                $"production changed from {Name(input.ExpectedProduction)} to {Name(slots.Production)} since the evaluation");
+        }
+
+        slots = await registry.SwapAsync(input.Model, input.Actor, input.Reason, expectedStaging: input.Version).ConfigureAwait(false);
         cache.InvalidateSlots(input.Model);
-        return slots;
+        return new PromoteOutcome(true, slots.Production, input.Reason);
     }
+
+    private static string Name(int? version) => version is { } v ? $"v{v}" : "none";
 }
 
-/// <summary>Marks a candidate declined (rejected by an operator, or not approved in time) and takes it out of staging.</summary>
+/// <summary>Marks a candidate declined (rejected by an operator, not approved in time, or overtaken) and takes it out of staging.</summary>
 public sealed class DeclineModelActivity(ModelRegistry registry, ModelCache cache) : TaskActivity<SlotInput, SlotState>
 {
     public override async Task<SlotState> RunAsync(TaskActivityContext context, SlotInput input)
@@ -56,8 +83,12 @@ internal static class VersionStatusWriter
 {
     public static async Task SetAsync(ModelRegistry registry, string model, int version, string status, string reason)
     {
-        var record = await registry.GetVersionAsync(model, version).ConfigureAwait(false)
-            ?? throw new InvalidOperationException($"Version {version} of '{model}' is not registered.");
+        var record = await registry.GetVersionAsync(model, version).ConfigureAwait(false);
+        if (record is null)
+        {
+            return; // nothing was registered (the failure came before the version row): nothing to mark
+        }
+
         await registry.UpdateVersionAsync(model, record with { Status = status, StatusReason = reason, UpdatedAt = DateTimeOffset.UtcNow })
             .ConfigureAwait(false);
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Azure;
 using Azure.Data.Tables;
+using MlopsFunctions.Core.Storage;
 
 namespace MlopsFunctions.Core.Registry;
 
@@ -17,7 +18,7 @@ public sealed class ModelRegistry(TableServiceClient service)
     private const string SlotsRow = "slots";
     private const string VersionPrefix = "version-";
     private const string EventPrefix = "event-";
-    private const string DataColumn = "Data";
+    private const string DatasetPrefix = "dataset-";
 
     private readonly TableClient table = service.GetTableClient(TableName);
 
@@ -26,14 +27,15 @@ public sealed class ModelRegistry(TableServiceClient service)
     public async Task<ModelSpec?> GetSpecAsync(string model, CancellationToken ct = default)
     {
         var row = await FindAsync(model, SpecRow, ct).ConfigureAwait(false);
-        return row is null ? null : Json.Deserialize<ModelSpec>(row.GetString(DataColumn));
+        return row is null ? null : TableJson.Read<ModelSpec>(row);
     }
 
     /// <summary>Creates or replaces the spec; returns true when it was created.</summary>
     public async Task<bool> PutSpecAsync(string model, ModelSpec spec, CancellationToken ct = default)
     {
         var existed = await FindAsync(model, SpecRow, ct).ConfigureAwait(false) is not null;
-        var entity = new TableEntity(model, SpecRow) { [DataColumn] = Json.Serialize(spec), ["UpdatedAt"] = DateTimeOffset.UtcNow };
+        var entity = new TableEntity(model, SpecRow) { ["UpdatedAt"] = DateTimeOffset.UtcNow };
+        TableJson.Write(entity, spec);
         await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, ct).ConfigureAwait(false);
         return !existed;
     }
@@ -69,7 +71,7 @@ public sealed class ModelRegistry(TableServiceClient service)
 
     private static ModelSummary Summary(string model, Dictionary<string, TableEntity> rows) => new(
         model,
-        rows.TryGetValue(SpecRow, out var spec) ? Json.Deserialize<ModelSpec>(spec.GetString(DataColumn)) : null,
+        rows.TryGetValue(SpecRow, out var spec) ? TableJson.Read<ModelSpec>(spec) : null,
         rows.TryGetValue(SlotsRow, out var slots) ? ToSlots(slots) : SlotState.Empty,
         rows.TryGetValue(MetaRow, out var meta) ? meta.GetInt32("LastVersion") ?? 0 : 0,
         spec?.GetDateTimeOffset("UpdatedAt"));
@@ -83,6 +85,53 @@ public sealed class ModelRegistry(TableServiceClient service)
         var entity = new TableEntity(model, MetaRow) { ["LatestDataset"] = dataset, ["LatestDatasetAt"] = DateTimeOffset.UtcNow };
         await table.UpsertEntityAsync(entity, TableUpdateMode.Merge, ct).ConfigureAwait(false);
     }
+
+    /// <summary>The last schedule occurrence a retrain was considered for (survives restarts, so missed occurrences run once).</summary>
+    public async Task<DateTimeOffset?> GetScheduleMarkAsync(string model, CancellationToken ct = default) =>
+        (await FindAsync(model, MetaRow, ct).ConfigureAwait(false))?.GetDateTimeOffset("ScheduleMark");
+
+    public async Task SetScheduleMarkAsync(string model, DateTimeOffset occurrence, CancellationToken ct = default) =>
+        await table.UpsertEntityAsync(new TableEntity(model, MetaRow) { ["ScheduleMark"] = occurrence }, TableUpdateMode.Merge, ct).ConfigureAwait(false);
+
+    /// <summary>Records an accepted dataset in the model's catalog (idempotent: content-addressed) and makes it the latest.</summary>
+    public async Task AddDatasetAsync(string model, DatasetRecord dataset, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        var entity = new TableEntity(model, DatasetPrefix + dataset.Sha256) { ["AcceptedAt"] = dataset.AcceptedAt };
+        TableJson.Write(entity, dataset);
+        try
+        {
+            await table.AddEntityAsync(entity, ct).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            // The same content accepted again keeps its first acceptance time: a re-upload is not new data.
+        }
+
+        await SetLatestDatasetAsync(model, dataset.Dataset, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The model's accepted datasets, oldest first.</summary>
+    public async Task<IReadOnlyList<DatasetRecord>> ListDatasetsAsync(string model, CancellationToken ct = default)
+    {
+        var list = new List<DatasetRecord>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {model} and RowKey ge {DatasetPrefix} and RowKey lt {DatasetPrefix + "~"}");
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: ct).ConfigureAwait(false))
+        {
+            list.Add(TableJson.Read<DatasetRecord>(row));
+        }
+
+        return list.OrderBy(d => d.AcceptedAt).ThenBy(d => d.Sha256, StringComparer.Ordinal).ToList();
+    }
+
+    public async Task<DatasetRecord?> GetDatasetAsync(string model, string sha256, CancellationToken ct = default)
+    {
+        var row = await FindAsync(model, DatasetPrefix + sha256, ct).ConfigureAwait(false);
+        return row is null ? null : TableJson.Read<DatasetRecord>(row);
+    }
+
+    public async Task RemoveDatasetAsync(string model, string sha256, CancellationToken ct = default) =>
+        await table.DeleteEntityAsync(model, DatasetPrefix + sha256, ETag.All, ct).ConfigureAwait(false);
 
     /// <summary>
     /// Gives a run its version number: the next integer, or the one this run already holds (activities may be retried).
@@ -131,7 +180,7 @@ public sealed class ModelRegistry(TableServiceClient service)
     public async Task<ModelVersion?> GetVersionAsync(string model, int version, CancellationToken ct = default)
     {
         var row = await FindAsync(model, VersionKey(version), ct).ConfigureAwait(false);
-        return row is null ? null : Json.Deserialize<ModelVersion>(row.GetString(DataColumn));
+        return row is null ? null : TableJson.Read<ModelVersion>(row);
     }
 
     /// <summary>All versions, newest first.</summary>
@@ -141,7 +190,7 @@ public sealed class ModelRegistry(TableServiceClient service)
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {model} and RowKey ge {VersionPrefix} and RowKey lt {VersionPrefix + "~"}");
         await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: ct).ConfigureAwait(false))
         {
-            list.Add(Json.Deserialize<ModelVersion>(row.GetString(DataColumn)));
+            list.Add(TableJson.Read<ModelVersion>(row));
         }
 
         return list.OrderByDescending(v => v.Version).ToList();
@@ -154,7 +203,7 @@ public sealed class ModelRegistry(TableServiceClient service)
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {model} and RowKey ge {EventPrefix} and RowKey lt {EventPrefix + "~"}");
         await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: ct).ConfigureAwait(false))
         {
-            list.Add(Json.Deserialize<RegistryEvent>(row.GetString(DataColumn)));
+            list.Add(TableJson.Read<RegistryEvent>(row));
         }
 
         return list;
@@ -232,7 +281,8 @@ public sealed class ModelRegistry(TableServiceClient service)
             ["UpdatedAt"] = now,
         };
         var evt = new RegistryEvent(kind, version ?? after.Production, before.Production, after.Production, before.Staging, after.Staging, actor, reason, now);
-        var eventRow = new TableEntity(model, $"{EventPrefix}{now.UtcTicks:D19}-{Guid.NewGuid():N}") { [DataColumn] = Json.Serialize(evt) };
+        var eventRow = new TableEntity(model, $"{EventPrefix}{now.UtcTicks:D19}-{Guid.NewGuid():N}");
+        TableJson.Write(eventRow, evt);
         TableTransactionAction[] actions =
         [
             row is null
@@ -266,18 +316,18 @@ public sealed class ModelRegistry(TableServiceClient service)
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {model} and RunId eq {runId}");
         await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: ct).ConfigureAwait(false))
         {
-            return Json.Deserialize<ModelVersion>(row.GetString(DataColumn));
+            return TableJson.Read<ModelVersion>(row);
         }
 
         return null;
     }
 
-    private static TableEntity VersionEntity(string model, ModelVersion version) => new(model, VersionKey(version.Version))
+    private static TableEntity VersionEntity(string model, ModelVersion version)
     {
-        [DataColumn] = Json.Serialize(version),
-        ["Version"] = version.Version,
-        ["Status"] = version.Status,
-    };
+        var entity = new TableEntity(model, VersionKey(version.Version)) { ["Version"] = version.Version, ["Status"] = version.Status };
+        TableJson.Write(entity, version);
+        return entity;
+    }
 
     private static string VersionKey(int version) => $"{VersionPrefix}{version:D6}";
 

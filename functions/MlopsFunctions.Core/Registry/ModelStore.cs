@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.ML;
+using MlopsFunctions.Core.Data;
 using MlopsFunctions.Core.Storage;
 
 namespace MlopsFunctions.Core.Registry;
@@ -8,6 +9,7 @@ namespace MlopsFunctions.Core.Registry;
 public sealed class ModelStore(BlobStore blobs)
 {
     public const string ModelFile = "model.zip";
+    public const string SchemaFile = "schema.json";
 
     public async Task<string> SaveAsync(string model, int version, byte[] modelZip, CancellationToken ct = default)
     {
@@ -16,22 +18,40 @@ public sealed class ModelStore(BlobStore blobs)
         return path.ToString();
     }
 
-    public async Task<ITransformer> LoadAsync(string model, ModelVersion record, CancellationToken ct = default)
+    /// <summary>A version's model and the schema it reads, both verified against their registered hashes.</summary>
+    public async Task<(ITransformer Model, DatasetSchema Schema)> LoadAsync(string model, ModelVersion record, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        if (record.ModelBlob is null || record.ModelSha256 is null || record.Schema is null)
+        if (record.ModelBlob is null || record.ModelSha256 is null || (record.Schema is null && record.SchemaBlob is null))
         {
             throw new ModelUnavailableException($"Version {record.Version} of '{model}' has no stored model.");
         }
 
-        var content = await blobs.TryDownloadAsync(BlobPath.Parse(record.ModelBlob), ct).ConfigureAwait(false)
-            ?? throw new ModelUnavailableException($"The model file of '{model}' v{record.Version} ({record.ModelBlob}) is missing.");
+        var transformer = await LoadModelAsync(model, record.Version, record.ModelBlob, record.ModelSha256, ct).ConfigureAwait(false);
+        DatasetSchema schema;
+        try
+        {
+            schema = record.Schema ?? await blobs.ReadJsonAsync<DatasetSchema>(BlobPath.Parse(record.SchemaBlob!), record.SchemaSha256, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FileNotFoundException)
+        {
+            throw new ModelUnavailableException($"The schema of '{model}' v{record.Version} cannot be used: {ex.Message}");
+        }
+
+        return (transformer, schema);
+    }
+
+    /// <summary>Loads model bytes from a blob after checking their SHA-256.</summary>
+    public async Task<ITransformer> LoadModelAsync(string model, int version, string blob, string sha256, CancellationToken ct = default)
+    {
+        var content = await blobs.TryDownloadAsync(BlobPath.Parse(blob), ct).ConfigureAwait(false)
+            ?? throw new ModelUnavailableException($"The model file of '{model}' v{version} ({blob}) is missing.");
         var bytes = content.ToArray();
         var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        if (!string.Equals(sha, record.ModelSha256, StringComparison.Ordinal))
+        if (!string.Equals(sha, sha256, StringComparison.Ordinal))
         {
             throw new ModelUnavailableException(
-                $"The model file of '{model}' v{record.Version} does not match its registered SHA-256 (expected {record.ModelSha256}, found {sha}); it will not be loaded.");
+                $"The model file of '{model}' v{version} does not match its registered SHA-256 (expected {sha256}, found {sha}); it will not be loaded.");
         }
 
         using var stream = new MemoryStream(bytes);

@@ -14,6 +14,9 @@ public sealed record ModelVersion
 
     public required string RunId { get; init; }
 
+    /// <summary>The durable instance running the run (runs queued behind another continue in its instance).</summary>
+    public string? InstanceId { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
 
     public DateTimeOffset? UpdatedAt { get; init; }
@@ -22,11 +25,16 @@ public sealed record ModelVersion
 
     public string? ModelSha256 { get; init; }
 
+    /// <summary>The chosen candidate's trainer name (e.g. LightGbm-leaves31).</summary>
     public string? Trainer { get; init; }
 
-    public int TrainRows { get; init; }
+    public IReadOnlyDictionary<string, double>? TrainerParameters { get; init; }
 
-    public int HoldoutRows { get; init; }
+    public long TrainRows { get; init; }
+
+    public long ValidationRows { get; init; }
+
+    public long HoldoutRows { get; init; }
 
     public string? Metric { get; init; }
 
@@ -41,14 +49,26 @@ public sealed record ModelVersion
 
     public IReadOnlyDictionary<string, double>? ChampionMetrics { get; init; }
 
+    /// <summary>Inline schema of first-release versions; later versions keep it in <see cref="SchemaBlob"/>.</summary>
     public DatasetSchema? Schema { get; init; }
+
+    public string? SchemaBlob { get; init; }
+
+    public string? SchemaSha256 { get; init; }
+
+    /// <summary>The profile of the data the version trained on: the drift baseline of its data and served inputs.</summary>
+    public string? ProfileBlob { get; init; }
+
+    public string? ProfileSha256 { get; init; }
+
+    public string? EvaluationBlob { get; init; }
 
     public required Lineage Lineage { get; init; }
 
     public ValidationSummary? Validation { get; init; }
 }
 
-/// <summary>Where a version came from: its data, the run, the spec and settings it was trained with.</summary>
+/// <summary>Where a version came from: its data (every dataset with its rows), the run, the spec and settings it was trained with.</summary>
 public sealed record Lineage(
     string Source,
     string Dataset,
@@ -56,10 +76,27 @@ public sealed record Lineage(
     string Trigger,
     ModelSpec Spec,
     int Seed,
-    double HoldoutFraction);
+    double HoldoutFraction)
+{
+    public double ValidationFraction { get; init; }
 
-/// <summary>The short form of a validation report kept on a version; the full report is a blob beside the model.</summary>
-public sealed record ValidationSummary(int Rows, int UsableRows, IReadOnlyList<string> Warnings, string Report);
+    /// <summary>Every dataset the version trained on, with the rows each contributed (after de-duplication).</summary>
+    public IReadOnlyList<DatasetUse>? Datasets { get; init; }
+
+    public string? SpecSha256 { get; init; }
+
+    public string? Window { get; init; }
+
+    public string? AppVersion { get; init; }
+
+    public string? MlNetVersion { get; init; }
+}
+
+/// <summary>One dataset of a version's training data and the rows it contributed.</summary>
+public sealed record DatasetUse(string Dataset, string Sha256, long Rows);
+
+/// <summary>The short form of a validation report kept on a version; the full report is a blob.</summary>
+public sealed record ValidationSummary(long Rows, long UsableRows, IReadOnlyList<string> Warnings, string Report);
 
 /// <summary>Contract status names of a version.</summary>
 public static class VersionStatus
@@ -71,4 +108,21 @@ public static class VersionStatus
     public const string AwaitingApproval = "awaiting-approval";
     public const string Approved = "approved";
     public const string Declined = "declined";
+
+    /// <summary>Statuses a version only passes through; a run that ends leaves none of its versions in them.</summary>
+    public static bool IsTransient(string status) => status is Training or Passed or AwaitingApproval or Approved;
 }
+
+/// <summary>An accepted dataset of a model: where it is, when it was accepted, and its documents.</summary>
+public sealed record DatasetRecord(
+    string Dataset,
+    string Sha256,
+    string Source,
+    DateTimeOffset AcceptedAt,
+    long Rows,
+    long UsableRows,
+    long Bytes,
+    string Report,
+    string Profile,
+    string Schema,
+    string RunId);

@@ -19,13 +19,14 @@ public sealed class LoadedModel
         ArgumentNullException.ThrowIfNull(schema);
         Version = version;
         Schema = schema;
+        Featurizer = new Featurizer(schema);
         var ml = new MLContext();
         predict = schema.Task switch
         {
-            MlTask.Regression => Pooled<RegressionOutput>(ml, transformer, schema, o => new ScorePrediction(o.Score)),
-            MlTask.Binary => Pooled<BinaryOutput>(ml, transformer, schema, o => new BinaryPrediction(
+            MlTask.Regression => Pooled<RegressionOutput>(ml, transformer, Featurizer, o => new ScorePrediction(o.Score)),
+            MlTask.Binary => Pooled<BinaryOutput>(ml, transformer, Featurizer, o => new BinaryPrediction(
                 o.PredictedLabel ? schema.PositiveLabel! : schema.NegativeLabel!, o.Probability, o.Score)),
-            _ => Pooled<MulticlassOutput>(ml, transformer, schema, o => new MulticlassPrediction(
+            _ => Pooled<MulticlassOutput>(ml, transformer, Featurizer, o => new MulticlassPrediction(
                 o.PredictedClass,
                 schema.Classes!.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => (double)o.Score[x.i], StringComparer.Ordinal))),
         };
@@ -35,12 +36,15 @@ public sealed class LoadedModel
 
     public DatasetSchema Schema { get; }
 
+    /// <summary>How request values become model input: the same definition training used.</summary>
+    public Featurizer Featurizer { get; }
+
     public object Predict(ModelRow row) => predict(row);
 
-    private static Func<ModelRow, object> Pooled<TOut>(MLContext ml, ITransformer transformer, DatasetSchema schema, Func<TOut, object> map)
+    private static Func<ModelRow, object> Pooled<TOut>(MLContext ml, ITransformer transformer, Featurizer featurizer, Func<TOut, object> map)
         where TOut : class, new()
     {
-        var definition = ModelRow.SchemaFor(schema);
+        var definition = ModelRow.SchemaFor(featurizer);
         var pool = new DefaultObjectPool<PredictionEngine<ModelRow, TOut>>(
             new EnginePolicy<TOut>(() => ml.Model.CreatePredictionEngine<ModelRow, TOut>(transformer, inputSchemaDefinition: definition)),
             Environment.ProcessorCount * 2);

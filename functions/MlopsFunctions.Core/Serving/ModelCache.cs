@@ -53,9 +53,9 @@ public sealed partial class ModelCache(ModelRegistry registry, ModelStore store,
             ?? throw new ModelUnavailableException($"Version {version} of '{model}' is not in the registry.");
         try
         {
-            var transformer = await store.LoadAsync(model, record).ConfigureAwait(false);
+            var (transformer, schema) = await store.LoadAsync(model, record).ConfigureAwait(false);
             LogLoaded(logger, model, version);
-            return new LoadedModel(version, record.Schema!, transformer);
+            return new LoadedModel(version, schema, transformer);
         }
         catch (ModelUnavailableException ex)
         {

@@ -27,7 +27,7 @@ public sealed class PredictionService(ModelCache cache)
         }
 
         var loaded = await cache.GetAsync(model, version, ct).ConfigureAwait(false);
-        var (rows, problem) = ParseRows(body, loaded.Schema);
+        var (rows, problem) = ParseRows(body, loaded.Featurizer);
         if (problem is not null)
         {
             return (null, problem);
@@ -38,9 +38,9 @@ public sealed class PredictionService(ModelCache cache)
     }
 
     /// <summary>Reads one JSON object or an array of them into model rows; features are looked up by CSV column name.</summary>
-    public static (List<ModelRow>? Rows, ApiProblem? Problem) ParseRows(string body, DatasetSchema schema)
+    public static (List<ModelRow>? Rows, ApiProblem? Problem) ParseRows(string body, Featurizer featurizer)
     {
-        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentNullException.ThrowIfNull(featurizer);
         JsonDocument document;
         try
         {
@@ -63,7 +63,7 @@ public sealed class PredictionService(ModelCache cache)
             if (items.Count == 0)
             {
                 return (null, ApiProblem.BadRequest("invalid-body",
-                    $"Send one JSON object or a non-empty array of them, with keys {string.Join(", ", schema.Features)}."));
+                    $"Send one JSON object or a non-empty array of them, with keys {string.Join(", ", featurizer.Columns)}."));
             }
 
             if (items.Count > MaxRows)
@@ -75,7 +75,7 @@ public sealed class PredictionService(ModelCache cache)
             var errors = new List<string>();
             for (var i = 0; i < items.Count; i++)
             {
-                var row = ParseRow(items[i], i, items.Count > 1, schema, errors);
+                var row = ParseRow(items[i], i, items.Count > 1, featurizer, errors);
                 if (row is not null)
                 {
                     rows.Add(row);
@@ -91,7 +91,12 @@ public sealed class PredictionService(ModelCache cache)
         }
     }
 
-    private static ModelRow? ParseRow(JsonElement item, int index, bool many, DatasetSchema schema, List<string> errors)
+    /// <summary>
+    /// One request row. Numbers may be JSON numbers or numeric strings, and null means missing (imputed as in training).
+    /// A category may be absent, null or a value the model never saw: it then falls in the model's missing or "other"
+    /// bucket. An absent numeric key is an error naming it (a typo must not pass silently as a missing value).
+    /// </summary>
+    private static ModelRow? ParseRow(JsonElement item, int index, bool many, Featurizer featurizer, List<string> errors)
     {
         var where = many ? $"Row {index}" : "The body";
         if (item.ValueKind != JsonValueKind.Object)
@@ -101,57 +106,68 @@ public sealed class PredictionService(ModelCache cache)
         }
 
         var before = errors.Count;
-        var numeric = new float[schema.NumericFeatures.Count];
-        for (var f = 0; f < numeric.Length; f++)
+        var row = featurizer.CreateRow();
+        var columns = featurizer.Columns;
+        for (var c = 0; c < columns.Count; c++)
         {
-            var name = schema.NumericFeatures[f];
+            var name = columns[c];
+            var kind = featurizer.KindOf(c);
+            var categorical = kind == ColumnKind.Categorical;
             if (!item.TryGetProperty(name, out var value))
             {
-                errors.Add($"{where} lacks feature '{name}' (a number).");
+                if (categorical && featurizer.Typed)
+                {
+                    featurizer.SetMissing(row, c);
+                }
+                else
+                {
+                    errors.Add($"{where} lacks feature '{name}' ({Describe(kind)}; send null when it is missing).");
+                }
+
                 continue;
             }
 
             switch (value.ValueKind)
             {
-                case JsonValueKind.Number:
-                    numeric[f] = (float)value.GetDouble();
-                    break;
                 case JsonValueKind.Null:
-                    numeric[f] = float.NaN; // explicit missing value: the model imputes it as in training
+                    featurizer.SetMissing(row, c);
                     break;
-                case JsonValueKind.String when Cells.IsMissing(value.GetString()):
-                    numeric[f] = float.NaN;
+                case JsonValueKind.Number:
+                    featurizer.SetNumber(row, c, value.GetDouble());
                     break;
-                case JsonValueKind.String when Cells.TryNumber(value.GetString()!, out var parsed):
-                    numeric[f] = (float)parsed;
+                case JsonValueKind.True or JsonValueKind.False when kind is ColumnKind.Boolean or ColumnKind.Categorical:
+                    featurizer.SetCell(row, c, value.GetRawText());
+                    break;
+                case JsonValueKind.String when categorical || Accepts(kind, value.GetString()!):
+                    featurizer.SetCell(row, c, value.GetString());
                     break;
                 default:
-                    errors.Add($"{where}: feature '{name}' must be a number, got {Describe(value)}.");
+                    errors.Add($"{where}: feature '{name}' must be {Describe(kind)}, got {Describe(value)}.");
                     break;
             }
         }
 
-        var categorical = new string[schema.CategoricalFeatures.Count];
-        for (var f = 0; f < categorical.Length; f++)
-        {
-            var name = schema.CategoricalFeatures[f];
-            if (!item.TryGetProperty(name, out var value))
-            {
-                errors.Add($"{where} lacks feature '{name}' (a category).");
-                continue;
-            }
-
-            categorical[f] = value.ValueKind switch
-            {
-                JsonValueKind.String => value.GetString()!.Trim(),
-                JsonValueKind.Null => string.Empty,
-                JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => value.GetRawText(),
-                _ => Fail(errors, $"{where}: feature '{name}' must be a string, got {Describe(value)}."),
-            };
-        }
-
-        return errors.Count > before ? null : ModelRow.Create(schema, i => numeric[i], i => categorical[i]);
+        return errors.Count > before ? null : row;
     }
+
+    /// <summary>Whether a string is a value of the kind (or a missing token such as "NA").</summary>
+    private static bool Accepts(ColumnKind kind, string text) => Cells.IsMissing(text) || kind switch
+    {
+        ColumnKind.Numeric => Cells.TryNumber(text, out _),
+        ColumnKind.Boolean => Cells.TryBoolean(text, out _) || Cells.TryNumber(text, out _),
+        ColumnKind.Date => Cells.TryDate(text, out _) || Cells.TryDateTime(text, out _),
+        ColumnKind.DateTime => Cells.TryDateTime(text, out _) || Cells.TryDate(text, out _),
+        _ => true,
+    };
+
+    private static string Describe(ColumnKind kind) => kind switch
+    {
+        ColumnKind.Numeric => "a number",
+        ColumnKind.Boolean => "true or false",
+        ColumnKind.Date => "a date (yyyy-MM-dd)",
+        ColumnKind.DateTime => "an ISO 8601 date-time",
+        _ => "a category",
+    };
 
     private static string Fail(List<string> errors, string message)
     {

@@ -21,7 +21,7 @@ public sealed class BinaryOutput
 /// <summary>ML.NET output row of a multiclass model: the class name (mapped back from its key) and one score per class.</summary>
 public sealed class MulticlassOutput
 {
-    [ColumnName(Training.ModelTrainer.PredictedClass)]
+    [ColumnName(Training.FeaturePipeline.PredictedClass)]
     public string PredictedClass { get; set; } = string.Empty;
 
     public float[] Score { get; set; } = [];

@@ -22,6 +22,13 @@ public readonly record struct BlobPath(string Container, string Name)
         return new BlobPath(path[..slash], path[(slash + 1)..]);
     }
 
+    /// <summary>Parses "container/name", or null when the text is not of that form.</summary>
+    public static BlobPath? TryParse(string? path)
+    {
+        var slash = path?.IndexOf('/', StringComparison.Ordinal) ?? -1;
+        return slash <= 0 || slash == path!.Length - 1 || path.Contains("..", StringComparison.Ordinal) ? null : new BlobPath(path[..slash], path[(slash + 1)..]);
+    }
+
     public static BlobPath Dataset(string model, string sha256) => new(Datasets, $"{model}/{sha256}.csv");
 
     public static BlobPath ModelFile(string model, int version, string file) => new(Models, $"{model}/{version}/{file}");

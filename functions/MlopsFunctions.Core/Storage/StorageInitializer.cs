@@ -4,12 +4,13 @@ using MlopsFunctions.Core.Registry;
 namespace MlopsFunctions.Core.Storage;
 
 /// <summary>Creates the containers and the registry table at start, so no request finds them missing.</summary>
-public sealed class StorageInitializer(BlobStore blobs, ModelRegistry registry) : IHostedService
+public sealed class StorageInitializer(BlobStore blobs, ModelRegistry registry, Pipeline.RunStore runs) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await blobs.EnsureContainersAsync(cancellationToken).ConfigureAwait(false);
         await registry.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await runs.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -4,8 +4,8 @@ using MlopsFunctions.Core.Pipeline;
 
 namespace MlopsFunctions.Functions;
 
-/// <summary>Every minute, starts the retrains whose spec retrainSchedule came due since the last tick.</summary>
-public sealed class RetrainTimerFunction(RetrainScheduler scheduler)
+/// <summary>Every minute, starts the retrains whose spec retrainSchedule came due (missed occurrences included) and records the skipped ones.</summary>
+public sealed class RetrainTimerFunction(RetrainScheduler scheduler, TimeProvider time)
 {
     public const string Schedule = "0 * * * * *";
 
@@ -16,7 +16,6 @@ public sealed class RetrainTimerFunction(RetrainScheduler scheduler)
         CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(timer);
-        DateTimeOffset? last = timer.ScheduleStatus?.Last is { } l && l != default ? new DateTimeOffset(DateTime.SpecifyKind(l, DateTimeKind.Utc)) : null;
-        await scheduler.StartDueAsync(client, last, DateTimeOffset.UtcNow, ct).ConfigureAwait(false);
+        await scheduler.StartDueAsync(client, time.GetUtcNow(), ct).ConfigureAwait(false);
     }
 }

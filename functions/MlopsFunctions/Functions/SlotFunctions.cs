@@ -11,7 +11,7 @@ using MlopsFunctions.Http;
 namespace MlopsFunctions.Functions;
 
 /// <summary>Operator calls that move versions between slots: swap, rollback, approve/reject, retrain.</summary>
-public sealed class SlotFunctions(ModelRegistry registry, ModelCache cache, PipelineStarter starter)
+public sealed class SlotFunctions(ModelRegistry registry, ModelCache cache, PipelineStarter starter, RunStore runs)
 {
     [Function("SwapSlots")]
     public Task<IActionResult> Swap(
@@ -46,11 +46,50 @@ public sealed class SlotFunctions(ModelRegistry registry, ModelCache cache, Pipe
             return invalid;
         }
 
+        var body = await ApiResults.ReadBodyAsync(request, ct).ConfigureAwait(false);
+        var (source, invalidBody) = RetrainSource(model, body);
+        if (invalidBody is not null)
+        {
+            return ApiResults.Problem(invalidBody);
+        }
+
         var (result, problem) = await starter.StartRetrainAsync(
-            client, model, "manual", RunIds.ForManual(model, DateTimeOffset.UtcNow), ApiResults.Actor(request), ct).ConfigureAwait(false);
+            client, model, "manual", RunIds.ForManual(model, DateTimeOffset.UtcNow), ApiResults.Actor(request), source, ct: ct).ConfigureAwait(false);
         return problem is not null
             ? ApiResults.Problem(problem)
-            : ApiResults.Json(new { model, instanceId = result!.InstanceId, status = $"/api/runs/{result.InstanceId}" }, StatusCodes.Status202Accepted);
+            : ApiResults.Json(new { model, instanceId = result!.InstanceId, runId = result.InstanceId, result.Message, status = $"/api/runs/{result.InstanceId}" },
+                StatusCodes.Status202Accepted);
+    }
+
+    /// <summary>The optional body of a retrain: {"source": "rejected/{model}/file.csv"} or {"dataset": "&lt;sha256&gt;"} re-runs one file.</summary>
+    private static (string? Source, ApiProblem? Problem) RetrainSource(string model, string body)
+    {
+        if (string.IsNullOrWhiteSpace(body))
+        {
+            return (null, null);
+        }
+
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(body);
+            var root = document.RootElement;
+            if (root.ValueKind == System.Text.Json.JsonValueKind.Object && root.TryGetProperty("source", out var source) && source.ValueKind == System.Text.Json.JsonValueKind.String)
+            {
+                return (source.GetString(), null);
+            }
+
+            if (root.ValueKind == System.Text.Json.JsonValueKind.Object && root.TryGetProperty("dataset", out var dataset) && dataset.ValueKind == System.Text.Json.JsonValueKind.String &&
+                dataset.GetString() is { Length: 64 } sha && sha.All(char.IsAsciiHexDigitLower))
+            {
+                return (Core.Storage.BlobPath.Dataset(model, sha).ToString(), null);
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        return (null, ApiProblem.BadRequest("invalid-body",
+            $"The body of a retrain is empty (train on the accepted data), or {{\"source\": \"rejected/{model}/<file>\"}}, or {{\"dataset\": \"<sha256>\"}}."));
     }
 
     private async Task<IActionResult> ChangeSlotsAsync(string model, Func<Task<SlotState>> change, CancellationToken ct)
@@ -100,8 +139,18 @@ public sealed class SlotFunctions(ModelRegistry registry, ModelCache cache, Pipe
                 $"Version {number} of '{model}' is {record.Status}, not awaiting approval."));
         }
 
+        // Only a run that is really waiting can take the decision; otherwise the event would vanish silently.
+        var run = await runs.GetAsync(model, record.RunId, ct).ConfigureAwait(false);
+        var instanceId = record.InstanceId ?? run?.InstanceId ?? record.RunId;
+        var instance = await client.GetInstanceAsync(instanceId, ct).ConfigureAwait(false);
+        if (run is not { Status: RunStatuses.Running, Stage: Stages.AwaitingApproval } || instance?.RuntimeStatus != OrchestrationRuntimeStatus.Running)
+        {
+            return ApiResults.Problem(ApiProblem.Conflict("not-awaiting-approval",
+                $"Version {number} of '{model}' is marked awaiting approval, but run {record.RunId} is not waiting for a decision ({run?.Status ?? "unknown"}, {run?.Stage ?? "no stage"})."));
+        }
+
         var reason = request.Query["reason"].ToString();
-        await client.RaiseEventAsync(record.RunId, RunIds.ApprovalEvent,
+        await client.RaiseEventAsync(instanceId, RunIds.ApprovalEvent,
             new ApprovalDecision(approved, ApiResults.Actor(request), string.IsNullOrWhiteSpace(reason) ? null : reason), ct).ConfigureAwait(false);
         return ApiResults.Json(new { model, version = number, decision = approved ? "approved" : "rejected", runId = record.RunId }, StatusCodes.Status202Accepted);
     }

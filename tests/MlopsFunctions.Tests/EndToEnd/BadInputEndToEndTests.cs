@@ -49,10 +49,10 @@ public sealed class BadInputEndToEndTests(LocalHostFixture host)
 
     [Theory]
     [InlineData("no-spec-model", "data.csv", "a,b\n1,2\n", "has no spec")]
-    [InlineData("badfiles", "empty.csv", "", "not valid CSV")]
+    [InlineData("badfiles", "empty.csv", "", "The file is empty")]
     [InlineData("badfiles", "header-only.csv", "x,y\n", "header but no data rows")]
     [InlineData("badfiles", "notes.txt", "x,y\n1,2\n", "not a .csv file")]
-    [InlineData("badfiles", "ragged.csv", "x,y\n1,2\n3\n", "Line 3 has 1 fields")]
+    [InlineData("badfiles", "ragged.csv", "x,y\n1,2\n3\n", "1 row(s) do not have 2 fields like the header (first at line 3)")]
     public async Task Bad_files_are_rejected_with_a_report(string model, string file, string content, string expected)
     {
         if (model == "badfiles")

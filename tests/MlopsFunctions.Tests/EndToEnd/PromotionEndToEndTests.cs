@@ -26,7 +26,9 @@ public sealed class PromotionEndToEndTests(LocalHostFixture host)
         await host.WaitForProductionAsync(Model);
         Assert.Equal("1", (await Predict()).Version);
 
-        // v2 has no sepal_width, so production v1 cannot be scored on its rows; an operator rejects it.
+        // v2 has no sepal_width (the spec now ignores it), so production v1 cannot be scored on its rows: the run
+        // fails closed and waits for an operator, who rejects it.
+        await host.PutSpecAsync(Model, """{"task":"multiclass","label":"species","gates":{"minMetric":0.8},"promotion":"manual","ignore":["sepal_width"]}""");
         await host.UploadAsync("incoming", $"{Model}/v2.csv", DropColumn(iris, 1));
         var v2 = await WaitForVersionStatusAsync(2, "awaiting-approval");
         Assert.Contains(v2.GetProperty("gates").EnumerateArray(), g =>
@@ -41,6 +43,7 @@ public sealed class PromotionEndToEndTests(LocalHostFixture host)
         Assert.False(slots.TryGetProperty("staging", out _));
 
         // v3 is approved: staging and production swap, so v1 waits in staging.
+        await host.PutSpecAsync(Model, """{"task":"multiclass","label":"species","gates":{"minMetric":0.8},"promotion":"manual","ignore":["sepal_length"]}""");
         await host.UploadAsync("incoming", $"{Model}/v3.csv", DropColumn(iris, 0));
         await WaitForVersionStatusAsync(3, "awaiting-approval");
         await host.SendAsync(HttpMethod.Post, $"api/models/{Model}/versions/3/approve");

@@ -9,6 +9,9 @@ public static class RepoPaths
 
     public static string SampleData(string model) => Path.Combine(Root, "samples", "data", model + ".csv");
 
+    /// <summary>50,000 real flights rows (delay, distance, time), committed with the tests.</summary>
+    public static string FlightsSample => Path.Combine(Root, "tests", "MlopsFunctions.Tests", "Data", "flights-50k.csv");
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

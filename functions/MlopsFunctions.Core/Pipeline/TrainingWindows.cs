@@ -1,0 +1,105 @@
+using MlopsFunctions.Core.Data;
+using MlopsFunctions.Core.Registry;
+using MlopsFunctions.Core.Storage;
+
+namespace MlopsFunctions.Core.Pipeline;
+
+/// <summary>
+/// Resolves a spec's training window to the accepted datasets it covers (oldest first), the schema they are
+/// trained with (the newest file's types, categories of all of them) and their profile.
+/// </summary>
+public sealed class TrainingWindows(ModelRegistry registry, BlobStore blobs, TimeProvider time)
+{
+    public async Task<WindowData> ResolveAsync(string model, ModelSpec spec, IReadOnlyList<DatasetRef> accepted, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(accepted);
+        var catalog = (await registry.ListDatasetsAsync(model, ct).ConfigureAwait(false)).Select(Ref).ToList();
+        var window = spec.Window;
+        List<DatasetRef> datasets = window.Kind switch
+        {
+            TrainingWindow.LatestKind => accepted.Count > 0 ? [accepted[^1]] : catalog.Count > 0 ? [catalog[^1]] : [],
+            TrainingWindow.AllKind => catalog,
+            TrainingWindow.DaysKind => await WithinDaysAsync(model, window.Size!.Value, ct).ConfigureAwait(false),
+            _ => NewestRows(catalog, window.Size!.Value),
+        };
+
+        // A file accepted by this run is always part of its window, even if the catalog read raced with it.
+        foreach (var dataset in accepted.Where(a => window.Kind != TrainingWindow.LatestKind && datasets.TrueForAll(d => d.Sha256 != a.Sha256)))
+        {
+            datasets.Add(dataset);
+        }
+
+        if (datasets.Count == 0)
+        {
+            return new WindowData([], [], 0, null!, null!);
+        }
+
+        var schemas = new List<DatasetSchema>();
+        foreach (var dataset in datasets)
+        {
+            schemas.Add(await blobs.ReadJsonAsync<DatasetSchema>(BlobPath.Parse(dataset.Schema), ct: ct).ConfigureAwait(false));
+        }
+
+        var profile = await blobs.ReadJsonAsync<DataProfile>(BlobPath.Parse(datasets[^1].Profile), ct: ct).ConfigureAwait(false);
+        var uses = datasets.Select(d => new DatasetUse(d.Dataset, d.Sha256, d.UsableRows)).ToList();
+        return new WindowData(datasets, uses, datasets.Sum(d => d.UsableRows), SchemaMerge.Merge(schemas), profile);
+    }
+
+    private async Task<List<DatasetRef>> WithinDaysAsync(string model, int days, CancellationToken ct)
+    {
+        var since = time.GetUtcNow().AddDays(-days);
+        return (await registry.ListDatasetsAsync(model, ct).ConfigureAwait(false)).Where(d => d.AcceptedAt >= since).Select(Ref).ToList();
+    }
+
+    /// <summary>The newest datasets whose rows add up to the window (the oldest of them may bring more).</summary>
+    private static List<DatasetRef> NewestRows(List<DatasetRef> catalog, int rows)
+    {
+        var picked = new List<DatasetRef>();
+        long total = 0;
+        for (var i = catalog.Count - 1; i >= 0 && total < rows; i--)
+        {
+            picked.Insert(0, catalog[i]);
+            total += catalog[i].UsableRows;
+        }
+
+        return picked;
+    }
+
+    private static DatasetRef Ref(DatasetRecord d) => new(d.Dataset, d.Sha256, d.UsableRows, d.Schema, d.Profile, d.Report);
+}
+
+/// <summary>A resolved window: its datasets (oldest first), what each contributes, the schema and the profile.</summary>
+public sealed record WindowData(IReadOnlyList<DatasetRef> Datasets, IReadOnlyList<DatasetUse> Uses, long Rows, DatasetSchema Schema, DataProfile Profile);
+
+/// <summary>Combines the schemas of a window's files: the newest file's columns and types, every category and class seen.</summary>
+public static class SchemaMerge
+{
+    public static DatasetSchema Merge(IReadOnlyList<DatasetSchema> oldestFirst)
+    {
+        ArgumentNullException.ThrowIfNull(oldestFirst);
+        var newest = oldestFirst[^1];
+        if (oldestFirst.Count == 1)
+        {
+            return newest;
+        }
+
+        var columns = newest.Columns.Select(column =>
+        {
+            if (column.Kind != ColumnKind.Categorical)
+            {
+                return column with { Nullable = column.Nullable || oldestFirst.Any(s => s.Find(column.Name)?.Nullable == true) };
+            }
+
+            var same = oldestFirst.Select(s => s.Find(column.Name)).Where(c => c?.Kind == ColumnKind.Categorical).ToList();
+            return column with
+            {
+                Nullable = same.Any(c => c!.Nullable),
+                Domain = same.SelectMany(c => c!.Domain ?? []).Distinct(StringComparer.Ordinal).ToList(),
+                Vocabulary = same.SelectMany(c => c!.Vocabulary ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
+            };
+        }).ToList();
+        var labels = oldestFirst.SelectMany(s => s.LabelValues ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        return newest with { Columns = columns, LabelValues = newest.LabelValues is null ? null : labels };
+    }
+}

@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Logging;
+
+namespace MlopsFunctions.Core.Storage;
+
+/// <summary>
+/// Local copies of accepted datasets, named by content hash: the trainer and the evaluator read rows from disk in
+/// several passes instead of holding them, and activities on the same machine share one download. Copies nobody
+/// used for six hours are deleted.
+/// </summary>
+public sealed partial class DatasetFiles(BlobStore blobs, ILogger<DatasetFiles> logger)
+{
+    private static readonly TimeSpan Unused = TimeSpan.FromHours(6);
+
+    public static string Root { get; } = Path.Combine(Path.GetTempPath(), "mlops-datasets");
+
+    /// <summary>The local path of a dataset blob, downloading it first when this machine has no copy.</summary>
+    public async Task<string> GetAsync(string dataset, string sha256, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(sha256);
+        var path = Path.Combine(Root, sha256 + ".csv");
+        if (File.Exists(path))
+        {
+            File.SetLastAccessTimeUtc(path, DateTime.UtcNow);
+            return path;
+        }
+
+        Directory.CreateDirectory(Root);
+        var partial = $"{path}.{Guid.NewGuid():N}.part";
+        try
+        {
+            await blobs.Blob(BlobPath.Parse(dataset)).DownloadToAsync(partial, ct).ConfigureAwait(false);
+            File.Move(partial, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(partial);
+        }
+
+        Sweep();
+        return path;
+    }
+
+    private void Sweep()
+    {
+        foreach (var file in Directory.EnumerateFiles(Root))
+        {
+            try
+            {
+                if (DateTime.UtcNow - File.GetLastAccessTimeUtc(file) > Unused)
+                {
+                    File.Delete(file);
+                }
+            }
+            catch (IOException ex)
+            {
+                LogSweepFailed(logger, ex, file);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not delete the unused dataset copy {File}")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception, string file);
+}

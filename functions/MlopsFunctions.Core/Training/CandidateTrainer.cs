@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlopsFunctions.Core.Data;
+using MlopsFunctions.Core.Evaluation;
+using MlopsFunctions.Core.Registry;
+
+namespace MlopsFunctions.Core.Training;
+
+/// <summary>What one candidate trains on: local copies of the data, the schema, the split and the trainer.</summary>
+public sealed record TrainingJob(
+    IReadOnlyList<string> Files,
+    DatasetSchema Schema,
+    Candidate Candidate,
+    RowSplit Split,
+    long TrainRowsHint,
+    int Threads,
+    CsvLimits Limits);
+
+/// <summary>A trained candidate: its bytes and hash, the schema it expects (class order included) and how it did on validation rows.</summary>
+public sealed record TrainedCandidate(
+    byte[] ModelZip,
+    string Sha256,
+    DatasetSchema Schema,
+    IReadOnlyDictionary<string, double> ValidationMetrics,
+    long TrainRows,
+    long ValidationRows,
+    double FitSeconds);
+
+/// <summary>
+/// Trains one candidate on the training rows (streamed from disk through an IDataView, several passes as the
+/// trainer needs) and scores it on the validation rows, which choose between candidates so the holdout stays unbiased.
+/// </summary>
+public static class CandidateTrainer
+{
+    public static TrainedCandidate Train(TrainingJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var ml = new MLContext(job.Split.Seed);
+        var featurizer = new Featurizer(job.Schema);
+        var trainRows = new TrainingRows(job.Files, featurizer, job.Split, Split.Train, job.Limits);
+        var train = ModelRow.ToDataView(ml, trainRows, featurizer);
+        var estimator = FeaturePipeline.Build(ml, featurizer, job.Candidate, job.TrainRowsHint, job.Split.Seed, job.Threads);
+        var clock = Stopwatch.StartNew();
+        var model = estimator.Fit(train);
+        var fit = clock.Elapsed.TotalSeconds;
+
+        var schema = job.Schema.Task == MlTask.Multiclass ? job.Schema with { Classes = ClassesOf(model.GetOutputSchema(train.Schema)) } : job.Schema;
+        var validation = ModelRow.ToDataView(ml, new TrainingRows(job.Files, featurizer, job.Split, Split.Validation, job.Limits), featurizer);
+        var outputs = ModelOutputs.Collect(model, validation, schema);
+        var metrics = outputs.Count > 0 ? MetricCalculator.Compute(outputs) : new Dictionary<string, double>();
+
+        using var stream = new MemoryStream();
+        ml.Model.Save(model, train.Schema, stream);
+        var bytes = stream.ToArray();
+        return new TrainedCandidate(bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)), schema, metrics, trainRows.Count, outputs.Count, fit);
+    }
+
+    private static List<string> ClassesOf(DataViewSchema output)
+    {
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        output["Label"].GetKeyValues(ref names);
+        return names.DenseValues().Select(n => n.ToString()).ToList();
+    }
+}

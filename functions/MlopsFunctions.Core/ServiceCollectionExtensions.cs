@@ -3,6 +3,7 @@ using Azure.Storage.Blobs;
 using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Pipeline;
 using MlopsFunctions.Core.Registry;
 using MlopsFunctions.Core.Serving;
@@ -16,6 +17,7 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddMlops(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        var roles = HostRole.FromConfiguration(configuration); // a bad Mlops__Role stops the host here, before anything runs
         services.AddOptions<MlopsOptions>()
             .Bind(configuration.GetSection(MlopsOptions.Section))
             .ValidateDataAnnotations()
@@ -41,7 +43,12 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<PipelineStarter>();
         services.AddSingleton<RetrainScheduler>();
         services.AddSingleton<StorageHealth>();
-        services.AddHostedService<StorageInitializer>();
+        if (roles.Runs(Roles.Pipeline))
+        {
+            // A serving host only reads: the pipeline (or the infrastructure, in Azure) creates the containers and tables.
+            services.AddHostedService<StorageInitializer>();
+        }
+
         return services;
     }
 }

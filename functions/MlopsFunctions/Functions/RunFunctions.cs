@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
 using MlopsFunctions.Core;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Pipeline;
 using MlopsFunctions.Http;
 
@@ -12,6 +13,7 @@ namespace MlopsFunctions.Functions;
 public static class RunFunctions
 {
     [Function("GetRun")]
+    [Role(Roles.All)]
     public static async Task<IActionResult> Get(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/{instanceId}")] HttpRequest request,
         string instanceId, [DurableClient] DurableTaskClient client, CancellationToken ct)
@@ -23,6 +25,7 @@ public static class RunFunctions
     }
 
     [Function("ListModelRuns")]
+    [Role(Roles.All)]
     public static async Task<IActionResult> List(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models/{model}/runs")] HttpRequest request,
         string model, [DurableClient] DurableTaskClient client, CancellationToken ct)

@@ -70,6 +70,7 @@ public sealed class RoleEndToEndTests(AzuriteFixture azurite) : IClassFixture<Az
         var finished = orphanRuns.GetProperty("runs").EnumerateArray().Single();
         Assert.Equal(("Completed", "data-rejected"), (finished.GetProperty("runtimeStatus").GetString(), finished.GetProperty("result").GetProperty("outcome").GetString()));
         Assert.Contains("worker and dispatchers running", pipelineProcess.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Delivered blob", servingProcess.Output, StringComparison.Ordinal); // no blob trigger either
     }
 
     [Theory]

@@ -49,7 +49,7 @@ public static class HostRole
             return Roles.All;
         }
 
-        return Names.TryGetValue(value.Trim(), out var roles)
+        return Names.TryGetValue(value, out var roles)
             ? roles
             : throw new InvalidOperationException(
                 $"{Setting} is '{value}', which is not a role: set it to all (everything, the default), serving (predict and read routes) or pipeline (triggers, durable worker, admin routes).");
@@ -60,9 +60,6 @@ public static class HostRole
         ArgumentNullException.ThrowIfNull(configuration);
         return Parse(configuration.GetSection(MlopsOptions.Section)[nameof(MlopsOptions.Role)]);
     }
-
-    /// <summary>The setting value naming these roles (all, serving or pipeline).</summary>
-    public static string Name(Roles roles) => Names.First(n => n.Value == roles).Key;
 
     /// <summary>Whether a host of role <paramref name="host"/> runs a function declared for <paramref name="function"/>.</summary>
     public static bool Runs(this Roles host, Roles function) => (host & function) != Roles.None;

@@ -45,7 +45,7 @@ public sealed class RoleTests
     [InlineData("", Roles.All)]
     [InlineData("all", Roles.All)]
     [InlineData("serving", Roles.Serving)]
-    [InlineData(" Pipeline ", Roles.Pipeline)]
+    [InlineData("Pipeline", Roles.Pipeline)]
     [InlineData("SERVING", Roles.Serving)]
     public void The_role_setting_names_the_roles(string? value, Roles expected)
     {
@@ -58,6 +58,7 @@ public sealed class RoleTests
     [InlineData("server")]
     [InlineData("serving,pipeline")]
     [InlineData("3")]
+    [InlineData(" serving")]
     public void A_bad_role_is_refused_with_the_setting_and_the_valid_values(string value)
     {
         var error = Assert.Throws<InvalidOperationException>(() => HostRole.Parse(value));

@@ -1,4 +1,7 @@
 // MlopsFunctions: Azure resources for one environment (resource-group scope).
+// Two function apps run the same package: a serving app (predictions and reads, scales on requests) and a
+// pipeline app (triggers, durable worker, admin routes, sized for training), so training never shares a box
+// with serving. Both share the data account (registry tables, blobs, task hub); only the pipeline can write it.
 // Deployed by `azd up` (azure.yaml at the repository root) or by .github/workflows/deploy.yml.
 targetScope = 'resourceGroup'
 
@@ -13,7 +16,7 @@ param location string = resourceGroup().location
 @description('Extra tags applied to every resource.')
 param tags { *: string } = {}
 
-@description('Tunables of the pipeline and serving (Mlops__* settings of the app).')
+@description('Tunables of the pipeline and serving (Mlops__* settings of both apps).')
 param mlops {
   @description('Fewest data rows a training run accepts.')
   minRows: int
@@ -54,22 +57,92 @@ param mlops {
   maxCategories: 1000
 }
 
-@description('Durable task hub of the production slot.')
+@description('Durable task hub of the pipeline app\'s production slot; the serving app reads runs from it.')
 param taskHubName string = 'MlopsHub'
 
-@description('Durable task hub of the staging slot (each slot keeps its own hub: the setting is slot-sticky).')
+@description('Durable task hub of the pipeline app\'s staging slot (each slot keeps its own hub: the setting is slot-sticky).')
 param stagingTaskHubName string = 'MlopsHubStaging'
+
+@description('Elastic Premium SKU of the serving plan: predictions are light, instances are added on request load.')
+@allowed([
+  'EP1'
+  'EP2'
+  'EP3'
+])
+param servingSku string = 'EP1'
+
+@description('Most instances the serving app scales out to.')
+@minValue(1)
+@maxValue(100)
+param servingMaxInstances int = 20
+
+@description('Elastic Premium SKU of the pipeline plan, sized for training memory (EP2: 7 GB, EP3: 14 GB per instance).')
+@allowed([
+  'EP1'
+  'EP2'
+  'EP3'
+])
+param pipelineSku string = 'EP2'
+
+@description('Most instances the pipeline app scales out to (each trains its own runs).')
+@minValue(1)
+@maxValue(20)
+param pipelineMaxInstances int = 3
 
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var allTags = union(tags, { 'azd-env-name': environmentName })
-var functionAppName = 'func-${environmentName}-${resourceToken}'
-var identityName = 'id-${environmentName}-${resourceToken}'
+var servingAppName = 'func-srv-${environmentName}-${resourceToken}'
+var pipelineAppName = 'func-pipe-${environmentName}-${resourceToken}'
+var servingIdentityName = 'id-srv-${environmentName}-${resourceToken}'
+var pipelineIdentityName = 'id-pipe-${environmentName}-${resourceToken}'
 
-module identity 'modules/identity.bicep' = {
-  name: 'identity'
+// What each app runs. Mlops__Role makes the code register only its role's work (a serving app registers no durable
+// task); the AzureWebJobs.<function>.Disabled settings make the Functions host run none of the other role's functions.
+// The lists mirror the [Role] declarations next to each [Function] and the durable tasks of AddMlopsTasks:
+// tests/MlopsFunctions.Tests/Unit/InfraTemplateTests.cs compares them with the code, so they cannot drift apart.
+var servingRoleSettings = {
+  Mlops__Role: 'serving'
+  'AzureWebJobs.IncomingData.Disabled': 'true'
+  'AzureWebJobs.RetrainTimer.Disabled': 'true'
+  'AzureWebJobs.PutModelSpec.Disabled': 'true'
+  'AzureWebJobs.SwapSlots.Disabled': 'true'
+  'AzureWebJobs.Rollback.Disabled': 'true'
+  'AzureWebJobs.ApproveVersion.Disabled': 'true'
+  'AzureWebJobs.RejectVersion.Disabled': 'true'
+  'AzureWebJobs.RetrainModel.Disabled': 'true'
+  'AzureWebJobs.TrainingPipeline.Disabled': 'true'
+  'AzureWebJobs.StartRunActivity.Disabled': 'true'
+  'AzureWebJobs.ValidateDataActivity.Disabled': 'true'
+  'AzureWebJobs.PrepareTrainingActivity.Disabled': 'true'
+  'AzureWebJobs.TrainCandidateActivity.Disabled': 'true'
+  'AzureWebJobs.EvaluateModelActivity.Disabled': 'true'
+  'AzureWebJobs.RegisterModelActivity.Disabled': 'true'
+  'AzureWebJobs.StageModelActivity.Disabled': 'true'
+  'AzureWebJobs.PromoteModelActivity.Disabled': 'true'
+  'AzureWebJobs.DeclineModelActivity.Disabled': 'true'
+  'AzureWebJobs.SetVersionStatusActivity.Disabled': 'true'
+  'AzureWebJobs.FinishRunActivity.Disabled': 'true'
+}
+
+var pipelineRoleSettings = {
+  Mlops__Role: 'pipeline'
+  'AzureWebJobs.Predict.Disabled': 'true'
+}
+
+module pipelineIdentity 'modules/identity.bicep' = {
+  name: 'pipeline-identity'
   params: {
     location: location
-    name: identityName
+    name: pipelineIdentityName
+    tags: allTags
+  }
+}
+
+module servingIdentity 'modules/identity.bicep' = {
+  name: 'serving-identity'
+  params: {
+    location: location
+    name: servingIdentityName
     tags: allTags
   }
 }
@@ -80,10 +153,25 @@ module storage 'modules/storage.bicep' = {
     location: location
     name: 'st${resourceToken}'
     tags: allTags
-    identityName: identityName
+    pipelineIdentityName: pipelineIdentityName
+    servingIdentityName: servingIdentityName
   }
   dependsOn: [
-    identity // the role assignments read the identity's principal id
+    pipelineIdentity // the role assignments read the identities' principal ids
+    servingIdentity
+  ]
+}
+
+module servingHostStorage 'modules/host-storage.bicep' = {
+  name: 'serving-host-storage'
+  params: {
+    location: location
+    name: 'stsrv${resourceToken}'
+    tags: allTags
+    identityName: servingIdentityName
+  }
+  dependsOn: [
+    servingIdentity
   ]
 }
 
@@ -104,24 +192,31 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing
   ]
 }
 
-module plan 'modules/hosting-plan.bicep' = {
-  name: 'hosting-plan'
+module servingPlan 'modules/hosting-plan.bicep' = {
+  name: 'serving-plan'
   params: {
     location: location
-    name: 'plan-${environmentName}-${resourceToken}'
+    name: 'plan-srv-${environmentName}-${resourceToken}'
     tags: allTags
-    skuName: 'EP1'
+    skuName: servingSku
+    maximumElasticWorkerCount: servingMaxInstances
   }
 }
 
-// The one list of app settings, shared by the production app and its staging slot. The host and the app
-// reach storage with the managed identity (identity-based connection, no keys: the account refuses them).
-var appSettings = {
-  AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
-  AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
-  AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
-  AzureWebJobsStorage__credential: 'managedidentity'
-  AzureWebJobsStorage__clientId: identity.outputs.clientId
+module pipelinePlan 'modules/hosting-plan.bicep' = {
+  name: 'pipeline-plan'
+  params: {
+    location: location
+    name: 'plan-pipe-${environmentName}-${resourceToken}'
+    tags: allTags
+    skuName: pipelineSku
+    maximumElasticWorkerCount: pipelineMaxInstances
+  }
+}
+
+// Settings both apps share. Both report to the same Application Insights (each under its own cloud role name, the
+// app's name), so one application map shows a prediction and the run that produced its model.
+var commonSettings = {
   FUNCTIONS_EXTENSION_VERSION: '~4'
   FUNCTIONS_WORKER_RUNTIME: 'dotnet-isolated'
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
@@ -139,16 +234,47 @@ var appSettings = {
   Mlops__MaxCategories: string(mlops.maxCategories)
 }
 
-module functionApp 'modules/function-app.bicep' = {
-  name: 'function-app'
+// The pipeline app: the data account is its host storage (blob trigger on incoming/, task hub) and its data
+// (MlopsStorage, which host.json also names for the durable task hub). Identity-based, no keys anywhere.
+var pipelineSettings = union(commonSettings, pipelineRoleSettings, {
+  AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
+  AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
+  AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: pipelineIdentity.outputs.clientId
+  MlopsStorage__blobServiceUri: storage.outputs.blobEndpoint
+  MlopsStorage__queueServiceUri: storage.outputs.queueEndpoint
+  MlopsStorage__tableServiceUri: storage.outputs.tableEndpoint
+  MlopsStorage__credential: 'managedidentity'
+  MlopsStorage__clientId: pipelineIdentity.outputs.clientId
+})
+
+// The serving app: its own host storage, and the data account through MlopsStorage with read roles only.
+var servingSettings = union(commonSettings, servingRoleSettings, {
+  AzureWebJobsStorage__blobServiceUri: servingHostStorage.outputs.blobEndpoint
+  AzureWebJobsStorage__queueServiceUri: servingHostStorage.outputs.queueEndpoint
+  AzureWebJobsStorage__tableServiceUri: servingHostStorage.outputs.tableEndpoint
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: servingIdentity.outputs.clientId
+  MlopsStorage__blobServiceUri: storage.outputs.blobEndpoint
+  MlopsStorage__queueServiceUri: storage.outputs.queueEndpoint
+  MlopsStorage__tableServiceUri: storage.outputs.tableEndpoint
+  MlopsStorage__credential: 'managedidentity'
+  MlopsStorage__clientId: servingIdentity.outputs.clientId
+})
+
+module pipelineApp 'modules/function-app.bicep' = {
+  name: 'pipeline-app'
   params: {
     location: location
-    name: functionAppName
+    name: pipelineAppName
     tags: allTags
-    azdServiceName: 'api'
-    planId: plan.outputs.id
-    identityId: identity.outputs.id
-    appSettings: appSettings
+    azdServiceName: 'pipeline'
+    planId: pipelinePlan.outputs.id
+    identityId: pipelineIdentity.outputs.id
+    appSettings: pipelineSettings
+    functionAppScaleLimit: pipelineMaxInstances
+    runtimeScaleMonitoring: true // blob and durable triggers reached with a managed identity
     // Only production reacts to data and schedules: the staging slot serves HTTP for smoke tests, so a
     // deployment in staging never starts a second pipeline run against the shared registry.
     productionSlotSettings: {
@@ -164,20 +290,51 @@ module functionApp 'modules/function-app.bicep' = {
   }
 }
 
-@description('Name of the function app.')
-output functionAppName string = functionApp.outputs.name
+module servingApp 'modules/function-app.bicep' = {
+  name: 'serving-app'
+  params: {
+    location: location
+    name: servingAppName
+    tags: allTags
+    azdServiceName: 'serving'
+    planId: servingPlan.outputs.id
+    identityId: servingIdentity.outputs.id
+    appSettings: servingSettings
+    functionAppScaleLimit: servingMaxInstances
+    // Both slots read runs from the pipeline's production hub; they never work it (no durable task is registered or
+    // enabled, and the serving identity has no queue role on the data account, where the hub's work items wait).
+    productionSlotSettings: {
+      TaskHubName: taskHubName
+    }
+    stagingSlotSettings: {
+      TaskHubName: taskHubName
+    }
+  }
+}
 
-@description('Default host name of the function app (production slot).')
-output functionAppHostName string = functionApp.outputs.defaultHostName
+@description('Name of the serving function app.')
+output servingAppName string = servingApp.outputs.name
 
-@description('Default host name of the staging slot.')
-output stagingHostName string = functionApp.outputs.stagingHostName
+@description('Default host name of the serving app (production slot).')
+output servingHostName string = servingApp.outputs.defaultHostName
 
-@description('Name of the storage account.')
+@description('Default host name of the serving app\'s staging slot.')
+output servingStagingHostName string = servingApp.outputs.stagingHostName
+
+@description('Name of the pipeline function app.')
+output pipelineAppName string = pipelineApp.outputs.name
+
+@description('Default host name of the pipeline app (production slot).')
+output pipelineHostName string = pipelineApp.outputs.defaultHostName
+
+@description('Default host name of the pipeline app\'s staging slot.')
+output pipelineStagingHostName string = pipelineApp.outputs.stagingHostName
+
+@description('Name of the shared data storage account (registry, blobs, task hub).')
 output storageAccountName string = storage.outputs.name
 
-@description('Function app name for azd.')
-output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+@description('Name of the serving app\'s own host storage account.')
+output servingHostStorageAccountName string = servingHostStorage.outputs.name
 
 @description('Region, for azd.')
 output AZURE_LOCATION string = location

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Validates the Azure infrastructure: `bicep build` and `bicep lint` of infra/main.bicep (and so of every
 # module it uses) with a pinned Bicep CLI taken from NuGet. Fails on a build error and on any lint warning
-# or error. Needs only the .NET SDK and a reachable NuGet feed; once the package is in the NuGet cache a
+# or error. The compiled ARM template is kept at infra/bin/main.json (ignored by git) for the infra tests. Needs only the .NET SDK and a reachable NuGet feed; once the package is in the NuGet cache a
 # re-run does not touch the network.
 set -euo pipefail
 
@@ -11,6 +11,7 @@ BICEP_PACKAGE=azure.bicep.commandline.linux-x64 # NuGet: Azure.Bicep.CommandLine
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools="$root/infra/tools"
 main="$root/infra/main.bicep"
+compiled="$root/infra/bin/main.json"
 params="$root/infra/main.parameters.json"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -55,7 +56,8 @@ fi
 # checked too) run side by side: each compiles the whole template, which takes a few seconds.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$bicep" build "$main" --stdout >/dev/null 2>"$tmp/build" &
+mkdir -p "$(dirname "$compiled")"
+"$bicep" build "$main" --outfile "$compiled" 2>"$tmp/build" &
 build_pid=$!
 lint_rc=0
 lint_out=$("$bicep" lint "$main" 2>&1) || lint_rc=$?

@@ -56,4 +56,8 @@ public sealed class MlopsOptions
     /// <summary>Longest idle back-off of the durable queue polling (LocalHost; Azure reads host.json).</summary>
     [Range(0.1, 60)]
     public double MaxQueuePollingSeconds { get; set; } = 2;
+
+    /// <summary>Which functions this host runs: all, serving or pipeline (see Hosting.HostRole, which reads it at start).</summary>
+    [RegularExpression("(?i)all|serving|pipeline", ErrorMessage = "Mlops__Role must be all, serving or pipeline.")]
+    public string Role { get; set; } = "all";
 }

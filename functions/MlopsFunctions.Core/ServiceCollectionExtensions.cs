@@ -4,6 +4,7 @@ using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Pipeline;
 using MlopsFunctions.Core.Registry;
 using MlopsFunctions.Core.Serving;
@@ -17,6 +18,7 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddMlops(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        var roles = HostRole.FromConfiguration(configuration); // a bad Mlops__Role stops the host here, before anything runs
         services.AddOptions<MlopsOptions>()
             .Bind(configuration.GetSection(MlopsOptions.Section))
             .ValidateDataAnnotations()
@@ -48,7 +50,12 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<PipelineStarter>();
         services.AddSingleton<RetrainScheduler>();
         services.AddSingleton<StorageHealth>();
-        services.AddHostedService<StorageInitializer>();
+        if (roles.Runs(Roles.Pipeline))
+        {
+            // A serving host only reads: the pipeline (or the infrastructure, in Azure) creates the containers and tables.
+            services.AddHostedService<StorageInitializer>();
+        }
+
         return services;
     }
 }

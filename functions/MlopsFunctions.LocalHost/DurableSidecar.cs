@@ -8,6 +8,7 @@ using Microsoft.DurableTask.Testing.Sidecar.Grpc;
 using Microsoft.DurableTask.Worker;
 using Microsoft.Extensions.Options;
 using MlopsFunctions.Core;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Pipeline;
 using MlopsFunctions.Core.Storage;
 
@@ -17,15 +18,18 @@ namespace MlopsFunctions.LocalHost;
 /// The durable backend of LocalHost: the Azure Storage provider Durable Functions uses in Azure, served over the
 /// Durable Task gRPC protocol on a loopback h2c port, with the SDK worker and client connected to it. The preview
 /// package (InProcessTestHost's TaskHubGrpcServer) is used only here, so it can be swapped in one place.
+/// A host whose role does not run the durable tasks (serving) gets the same server in API-only mode: its client can
+/// read runs, but no dispatcher polls the task hub's queues and no worker is registered, so it takes no work item.
 /// </summary>
-public static class DurableSidecar
+public static partial class DurableSidecar
 {
     public const string TaskHubSetting = "TaskHubName";
     public const string DefaultTaskHub = "MlopsHub";
 
-    public static void AddDurableSidecar(this WebApplicationBuilder builder)
+    public static void AddDurableSidecar(this WebApplicationBuilder builder, Roles roles)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        var runsTasks = roles.Runs(HostRole.DurableTasks);
         var port = FreeLoopbackPort();
         var storage = StorageConnection.FromConfiguration(builder.Configuration);
         var hub = builder.Configuration[TaskHubSetting] is { Length: > 0 } h ? h : DefaultTaskHub;
@@ -47,16 +51,23 @@ public static class DurableSidecar
         }));
         builder.Services.AddSingleton<IOrchestrationService>(s => s.GetRequiredService<AzureStorageOrchestrationService>());
         builder.Services.AddSingleton<IOrchestrationServiceClient>(s => s.GetRequiredService<AzureStorageOrchestrationService>());
-        builder.Services.AddOptions<TaskHubGrpcServerOptions>();
+        builder.Services.AddOptions<TaskHubGrpcServerOptions>().Configure(options =>
+            options.Mode = runsTasks ? TaskHubGrpcServerMode.ApiServerAndDispatcher : TaskHubGrpcServerMode.ApiServerOnly);
         builder.Services.AddSingleton<TaskHubGrpcServer>();
-        builder.Services.AddHostedService<TaskHubCreator>();
+        builder.Services.AddHostedService(services => new RoleReport(hub, runsTasks, services.GetRequiredService<ILogger<RoleReport>>()));
 
         var address = $"http://127.0.0.1:{port}";
-        builder.Services.AddDurableTaskWorker(worker =>
+        if (runsTasks)
         {
-            worker.AddTasks(tasks => tasks.AddMlopsTasks());
-            worker.UseGrpc(address);
-        });
+            // Only a host that runs the durable tasks creates the hub's queues and tables; a serving host just reads them.
+            builder.Services.AddHostedService<TaskHubCreator>();
+            builder.Services.AddDurableTaskWorker(worker =>
+            {
+                worker.AddTasks(tasks => tasks.AddMlopsTasks());
+                worker.UseGrpc(address);
+            });
+        }
+
         builder.Services.AddDurableTaskClient(client => client.UseGrpc(address));
     }
 
@@ -82,5 +93,31 @@ public static class DurableSidecar
         public Task StartAsync(CancellationToken cancellationToken) => service.CreateIfNotExistsAsync();
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>Says at start whether this host works the task hub or only reads it, so a wrong role shows in the log.</summary>
+    private sealed partial class RoleReport(string hub, bool runsTasks, ILogger<RoleReport> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            if (runsTasks)
+            {
+                LogWorker(logger, hub);
+            }
+            else
+            {
+                LogApiOnly(logger, hub);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Durable task hub {Hub}: worker and dispatchers running")]
+        private static partial void LogWorker(ILogger logger, string hub);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Durable task hub {Hub}: API only (no worker, no dispatcher: this host takes no work items)")]
+        private static partial void LogApiOnly(ILogger logger, string hub);
     }
 }

@@ -1,5 +1,6 @@
 using System.Reflection;
 using Microsoft.Azure.Functions.Worker;
+using MlopsFunctions.Core.Hosting;
 
 namespace MlopsFunctions.LocalHost;
 
@@ -24,6 +25,9 @@ public sealed record FunctionDescriptor(string Name, MethodInfo Method, Attribut
     public HttpTriggerAttribute? Http => Trigger as HttpTriggerAttribute;
 
     public BlobTriggerAttribute? Blob => Trigger as BlobTriggerAttribute;
+
+    /// <summary>The roles declared by [Role] next to the [Function]; none means no host runs it.</summary>
+    public Roles Roles => Method.GetCustomAttribute<RoleAttribute>()?.Roles ?? Roles.None;
 
     public TimerTriggerAttribute? Timer => Trigger as TimerTriggerAttribute;
 

@@ -12,6 +12,19 @@ public static class HttpFunctionEndpoints
     public static void MapHttpFunctions(this WebApplication app, IEnumerable<FunctionDescriptor> functions)
     {
         ArgumentNullException.ThrowIfNull(app);
+
+        // The Functions host answers a path it serves only for other methods with 404, as an absent route; ASP.NET Core
+        // would say 405. A host of one role then answers the other role's routes (PUT models/{model} beside GET) alike.
+        app.Use(async (context, next) =>
+        {
+            await next(context);
+            if (context.Response.StatusCode == StatusCodes.Status405MethodNotAllowed && !context.Response.HasStarted)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                context.Response.Headers.Allow = default;
+            }
+        });
+
         foreach (var function in functions.Where(f => f.Http is not null))
         {
             var http = function.Http!;

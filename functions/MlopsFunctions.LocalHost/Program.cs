@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using MlopsFunctions.Core;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Functions;
 using MlopsFunctions.LocalHost;
 
@@ -16,6 +17,17 @@ if (string.IsNullOrWhiteSpace(builder.Configuration["AzureWebJobsStorage"]) &&
     !builder.Configuration.GetSection("AzureWebJobsStorage").GetChildren().Any())
 {
     Console.Error.WriteLine("AzureWebJobsStorage is not set: export it (a connection string, e.g. Azurite's) or run scripts/start.sh.");
+    return 2;
+}
+
+Roles roles;
+try
+{
+    roles = HostRole.FromConfiguration(builder.Configuration);
+}
+catch (InvalidOperationException ex)
+{
+    Console.Error.WriteLine(ex.Message);
     return 2;
 }
 
@@ -40,9 +52,11 @@ builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.
 builder.Services.AddMlops(builder.Configuration);
 builder.Services.AddMvcCore();
 builder.Services.Configure<LocalHostOptions>(builder.Configuration.GetSection(LocalHostOptions.Section));
-builder.AddDurableSidecar();
+builder.AddDurableSidecar(roles);
 
-var functions = FunctionDescriptor.Discover(typeof(IncomingDataFunction).Assembly);
+// Only the role's functions exist in this host: other routes answer 404 like any absent route, and the blob and
+// timer triggers (pipeline functions) start only in a pipeline or all host.
+var functions = FunctionDescriptor.Discover(typeof(IncomingDataFunction).Assembly).Where(f => roles.Runs(f.Roles)).ToList();
 var pollSeconds = builder.Configuration.GetSection(LocalHostOptions.Section).Get<LocalHostOptions>()?.BlobPollSeconds ?? 1;
 foreach (var function in functions)
 {

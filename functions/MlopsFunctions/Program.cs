@@ -3,10 +3,20 @@ using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.DurableTask.Worker;
 using Microsoft.Extensions.Hosting;
 using MlopsFunctions.Core;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Pipeline;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.Services.AddMlops(builder.Configuration);
-builder.ConfigureDurableWorker().AddTasks(tasks => tasks.AddMlopsTasks());
+var durable = builder.ConfigureDurableWorker();
+
+// The host learns the class-based durable tasks from this registration (the extension's metadata transformer adds one
+// orchestrationTrigger/activityTrigger function per task), so a serving app registers none: its host then indexes no
+// durable trigger and never starts a task hub worker. AzureWebJobs.<task>.Disabled settings in infra/ say the same.
+if (HostRole.FromConfiguration(builder.Configuration).Runs(HostRole.DurableTasks))
+{
+    durable.AddTasks(tasks => tasks.AddMlopsTasks());
+}
+
 builder.Build().Run();

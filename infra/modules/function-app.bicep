@@ -1,6 +1,6 @@
-// Linux function app (.NET isolated) on the Elastic Premium plan, with a `staging` deployment slot
-// configured the same way. Both run as the user-assigned identity. Settings named in the slot settings
-// objects are slot-sticky (they stay with the slot when code is swapped).
+// Linux function app (.NET isolated) on an Elastic Premium plan, with a `staging` deployment slot configured
+// the same way. Both run as the user-assigned identity. Settings named in the slot settings objects are
+// slot-sticky (they stay with the slot when code is swapped). Used twice: the serving app and the pipeline app.
 
 @description('Azure region of the app.')
 param location string
@@ -35,6 +35,19 @@ param stagingSlotName string = 'staging'
 @description('Path the platform probes to take unhealthy instances out of rotation.')
 param healthCheckPath string = '/api/health'
 
+@description('Most instances this app scales out to on its plan.')
+@minValue(1)
+@maxValue(100)
+param functionAppScaleLimit int
+
+@description('Instances kept always ready (no cold start).')
+@minValue(1)
+@maxValue(20)
+param minimumElasticInstanceCount int = 1
+
+@description('Let the Functions runtime report scale needs (required for queue, blob and durable triggers reached with a managed identity).')
+param runtimeScaleMonitoring bool = false
+
 var siteIdentity resourceInput<'Microsoft.Web/sites@2024-04-01'>.identity = {
   type: 'UserAssigned'
   userAssignedIdentities: {
@@ -50,7 +63,9 @@ var siteConfigBase resourceInput<'Microsoft.Web/sites@2024-04-01'>.properties.si
   scmMinTlsVersion: '1.2'
   http20Enabled: true
   healthCheckPath: healthCheckPath
-  minimumElasticInstanceCount: 1
+  minimumElasticInstanceCount: minimumElasticInstanceCount
+  functionAppScaleLimit: functionAppScaleLimit
+  functionsRuntimeScaleMonitoringEnabled: runtimeScaleMonitoring
 }
 
 var productionSettings = map(items(union(appSettings, productionSlotSettings)), s => { name: s.key, value: s.value })

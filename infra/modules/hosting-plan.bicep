@@ -1,4 +1,4 @@
-// Elastic Premium (EP1) Linux plan: pre-warmed instances, no cold start, deployment slots.
+// Elastic Premium Linux plan: pre-warmed instances, no cold start, deployment slots, event- and HTTP-driven scale out.
 
 @description('Azure region of the plan.')
 param location string

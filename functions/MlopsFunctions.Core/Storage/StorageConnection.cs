@@ -5,23 +5,28 @@ using Microsoft.Extensions.Configuration;
 namespace MlopsFunctions.Core.Storage;
 
 /// <summary>
-/// Reads the storage account from the setting the Functions host itself uses: AzureWebJobsStorage as a connection
-/// string (Azurite, local), or identity-based AzureWebJobsStorage__blobServiceUri/__tableServiceUri (Azure).
+/// Reads the data storage account (registry, blobs, task hub) from MlopsStorage when it is set, else from the setting
+/// the Functions host itself uses, AzureWebJobsStorage: a connection string (Azurite, local), or identity-based
+/// X__blobServiceUri/__tableServiceUri (Azure). The serving app keeps its host storage apart from the data this way.
 /// </summary>
 public sealed record StorageConnection(string? ConnectionString, Uri? BlobServiceUri, Uri? QueueServiceUri, Uri? TableServiceUri, TokenCredential? Credential)
 {
     public const string Setting = "AzureWebJobsStorage";
 
+    /// <summary>The data account when it is not the host's own storage (host.json names it for the durable task hub too).</summary>
+    public const string DataSetting = "MlopsStorage";
+
     public static StorageConnection FromConfiguration(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var connectionString = configuration[Setting];
+        var name = IsSet(configuration, DataSetting) ? DataSetting : Setting;
+        var connectionString = configuration[name];
         if (!string.IsNullOrWhiteSpace(connectionString))
         {
             return new StorageConnection(connectionString, null, null, null, null);
         }
 
-        var section = configuration.GetSection(Setting);
+        var section = configuration.GetSection(name);
         var account = section["accountName"];
         Uri? Endpoint(string key, string service) =>
             section[key] is { Length: > 0 } uri ? new Uri(uri)
@@ -33,7 +38,7 @@ public sealed record StorageConnection(string? ConnectionString, Uri? BlobServic
         if (blob is null || table is null)
         {
             throw new InvalidOperationException(
-                $"Storage is not configured: set {Setting} to a connection string, or {Setting}__blobServiceUri and {Setting}__tableServiceUri (or {Setting}__accountName) for a managed identity.");
+                $"Storage is not configured: set {name} to a connection string, or {name}__blobServiceUri and {name}__tableServiceUri (or {name}__accountName) for a managed identity.");
         }
 
         var clientId = section["clientId"];
@@ -42,4 +47,7 @@ public sealed record StorageConnection(string? ConnectionString, Uri? BlobServic
             : new DefaultAzureCredential();
         return new StorageConnection(null, blob, Endpoint("queueServiceUri", "queue"), table, credential);
     }
+
+    private static bool IsSet(IConfiguration configuration, string name) =>
+        !string.IsNullOrWhiteSpace(configuration[name]) || configuration.GetSection(name).GetChildren().Any();
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Storage;
 using MlopsFunctions.Http;
 
@@ -10,6 +11,7 @@ namespace MlopsFunctions.Functions;
 public sealed class HealthFunction(StorageHealth health)
 {
     [Function("Health")]
+    [Role(Roles.All)]
     public async Task<IActionResult> Get(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request, CancellationToken ct)
     {

@@ -1,5 +1,6 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Pipeline;
 
 namespace MlopsFunctions.Functions;
@@ -10,6 +11,7 @@ public sealed class IncomingDataFunction(PipelineStarter starter)
     public const string Path = "incoming/{model}/{name}";
 
     [Function("IncomingData")]
+    [Role(Roles.Pipeline)]
     public async Task Run(
         [BlobTrigger(Path, Connection = "AzureWebJobsStorage")] Stream content,
         string model,

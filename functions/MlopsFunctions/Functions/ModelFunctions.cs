@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 using MlopsFunctions.Core;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Registry;
 using MlopsFunctions.Core.Serving;
 using MlopsFunctions.Http;
@@ -13,6 +14,7 @@ namespace MlopsFunctions.Functions;
 public sealed partial class ModelFunctions(ModelRegistry registry, ILogger<ModelFunctions> logger)
 {
     [Function("PutModelSpec")]
+    [Role(Roles.Pipeline)]
     public async Task<IActionResult> PutSpec(
         [HttpTrigger(AuthorizationLevel.Admin, "put", Route = "models/{model}")] HttpRequest request, string model, CancellationToken ct)
     {
@@ -33,6 +35,7 @@ public sealed partial class ModelFunctions(ModelRegistry registry, ILogger<Model
     }
 
     [Function("ListModels")]
+    [Role(Roles.All)]
     public async Task<IActionResult> List(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models")] HttpRequest request, CancellationToken ct)
     {
@@ -51,6 +54,7 @@ public sealed partial class ModelFunctions(ModelRegistry registry, ILogger<Model
     }
 
     [Function("GetModel")]
+    [Role(Roles.All)]
     public async Task<IActionResult> Get(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models/{model}")] HttpRequest request, string model, CancellationToken ct)
     {
@@ -90,6 +94,7 @@ public sealed partial class ModelFunctions(ModelRegistry registry, ILogger<Model
     }
 
     [Function("GetModelVersion")]
+    [Role(Roles.All)]
     public async Task<IActionResult> GetVersion(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models/{model}/versions/{version}")] HttpRequest request,
         string model, string version, CancellationToken ct)

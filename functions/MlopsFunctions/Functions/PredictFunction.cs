@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using MlopsFunctions.Core;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Registry;
 using MlopsFunctions.Core.Serving;
 using MlopsFunctions.Http;
@@ -12,6 +13,7 @@ namespace MlopsFunctions.Functions;
 public sealed class PredictFunction(PredictionService predictions)
 {
     [Function("Predict")]
+    [Role(Roles.Serving)]
     public async Task<IActionResult> Predict(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "models/{model}/predict")] HttpRequest request, string model, CancellationToken ct)
     {

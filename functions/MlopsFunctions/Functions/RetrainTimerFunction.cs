@@ -1,5 +1,6 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Pipeline;
 
 namespace MlopsFunctions.Functions;
@@ -10,6 +11,7 @@ public sealed class RetrainTimerFunction(RetrainScheduler scheduler, TimeProvide
     public const string Schedule = "0 * * * * *";
 
     [Function("RetrainTimer")]
+    [Role(Roles.Pipeline)]
     public async Task Run(
         [TimerTrigger(Schedule)] TimerInfo timer,
         [DurableClient] DurableTaskClient client,

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using MlopsFunctions.Core;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Pipeline;
 using MlopsFunctions.Http;
 
@@ -11,6 +12,7 @@ namespace MlopsFunctions.Functions;
 public sealed class RunFunctions(RunStore runs)
 {
     [Function("GetRun")]
+    [Role(Roles.All)]
     public async Task<IActionResult> Get(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/{instanceId}")] HttpRequest request,
         string instanceId, CancellationToken ct)
@@ -22,6 +24,7 @@ public sealed class RunFunctions(RunStore runs)
     }
 
     [Function("ListModelRuns")]
+    [Role(Roles.All)]
     public async Task<IActionResult> List(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models/{model}/runs")] HttpRequest request,
         string model, CancellationToken ct)

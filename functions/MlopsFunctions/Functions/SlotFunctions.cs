@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
 using MlopsFunctions.Core;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Pipeline;
 using MlopsFunctions.Core.Registry;
 using MlopsFunctions.Core.Serving;
@@ -14,28 +15,33 @@ namespace MlopsFunctions.Functions;
 public sealed class SlotFunctions(ModelRegistry registry, ModelCache cache, PipelineStarter starter, RunStore runs)
 {
     [Function("SwapSlots")]
+    [Role(Roles.Pipeline)]
     public Task<IActionResult> Swap(
         [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "models/{model}/swap")] HttpRequest request, string model, CancellationToken ct) =>
         ChangeSlotsAsync(model, () => registry.SwapAsync(model, ApiResults.Actor(request), "swap requested over HTTP", ct: ct), ct);
 
     [Function("Rollback")]
+    [Role(Roles.Pipeline)]
     public Task<IActionResult> Rollback(
         [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "models/{model}/rollback")] HttpRequest request, string model, CancellationToken ct) =>
         ChangeSlotsAsync(model, () => registry.RollbackAsync(model, ApiResults.Actor(request), "rollback requested over HTTP", ct), ct);
 
     [Function("ApproveVersion")]
+    [Role(Roles.Pipeline)]
     public Task<IActionResult> Approve(
         [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "models/{model}/versions/{version}/approve")] HttpRequest request,
         string model, string version, [DurableClient] DurableTaskClient client, CancellationToken ct) =>
         DecideAsync(request, model, version, approved: true, client, ct);
 
     [Function("RejectVersion")]
+    [Role(Roles.Pipeline)]
     public Task<IActionResult> Reject(
         [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "models/{model}/versions/{version}/reject")] HttpRequest request,
         string model, string version, [DurableClient] DurableTaskClient client, CancellationToken ct) =>
         DecideAsync(request, model, version, approved: false, client, ct);
 
     [Function("RetrainModel")]
+    [Role(Roles.Pipeline)]
     public async Task<IActionResult> Retrain(
         [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "models/{model}/retrain")] HttpRequest request,
         string model, [DurableClient] DurableTaskClient client, CancellationToken ct)

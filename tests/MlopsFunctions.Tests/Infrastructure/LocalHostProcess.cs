@@ -15,11 +15,21 @@ public sealed class LocalHostProcess : IAsyncDisposable
 
     public string Output => process.Output;
 
-    public static async Task<LocalHostProcess> StartAsync(string connectionString, string taskHub = "TestHub")
+    /// <summary>Starts LocalHost; <paramref name="role"/> sets Mlops__Role (all, serving or pipeline), left unset when null.</summary>
+    public static async Task<LocalHostProcess> StartAsync(string connectionString, string taskHub = "TestHub", string? role = null)
+    {
+        var port = ChildProcess.FreePort();
+        var process = Start(connectionString, taskHub, role, port);
+        var host = new LocalHostProcess(process, new Uri($"http://127.0.0.1:{port}/"));
+        await ChildProcess.WaitForPortAsync(port, TimeSpan.FromSeconds(60), process);
+        return host;
+    }
+
+    /// <summary>Starts LocalHost without waiting for it to listen, for tests of how it refuses to start.</summary>
+    public static ChildProcess Start(string connectionString, string taskHub, string? role, int port)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "MlopsFunctions.LocalHost.dll");
-        var port = ChildProcess.FreePort();
-        var process = ChildProcess.Start("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"], new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             ["AzureWebJobsStorage"] = connectionString,
             ["TaskHubName"] = taskHub,
@@ -27,10 +37,13 @@ public sealed class LocalHostProcess : IAsyncDisposable
             ["LocalHost__BlobPollSeconds"] = "0.25",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__MlopsFunctions"] = "Information",
-        });
-        var host = new LocalHostProcess(process, new Uri($"http://127.0.0.1:{port}/"));
-        await ChildProcess.WaitForPortAsync(port, TimeSpan.FromSeconds(60), process);
-        return host;
+        };
+        if (role is not null)
+        {
+            environment["Mlops__Role"] = role;
+        }
+
+        return ChildProcess.Start("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"], environment);
     }
 
     public Task StopAsync() => process.StopAsync(TimeSpan.FromSeconds(20));

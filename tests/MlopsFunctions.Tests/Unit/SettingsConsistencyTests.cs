@@ -12,7 +12,7 @@ public sealed partial class SettingsConsistencyTests
     /// <summary>Settings the app and its host read: options, the storage connection, host.json placeholders, and config reads in source.</summary>
     public static TheoryData<string> SettingsReadByTheApp()
     {
-        var settings = new SortedSet<string>(StringComparer.Ordinal) { "FUNCTIONS_WORKER_RUNTIME", StorageConnection.Setting };
+        var settings = new SortedSet<string>(StringComparer.Ordinal) { "FUNCTIONS_WORKER_RUNTIME", StorageConnection.Setting, StorageConnection.DataSetting };
         foreach (var property in typeof(MlopsOptions).GetProperties())
         {
             settings.Add($"{MlopsOptions.Section}__{property.Name}");
@@ -52,7 +52,7 @@ public sealed partial class SettingsConsistencyTests
     {
         var bicep = File.ReadAllText(Path.Combine(RepoPaths.Root, "infra", "main.bicep"));
         // In Azure the storage connection is identity-based: the same setting, split into its service URIs.
-        string[] names = setting == StorageConnection.Setting
+        string[] names = setting is StorageConnection.Setting or StorageConnection.DataSetting
             ? [$"{setting}__blobServiceUri", $"{setting}__queueServiceUri", $"{setting}__tableServiceUri", $"{setting}__credential"]
             : [setting];
 

@@ -5,13 +5,23 @@ public sealed class LocalHostProcess : IAsyncDisposable
 {
     private readonly ChildProcess process;
 
-    private LocalHostProcess(ChildProcess process, Uri baseAddress)
+    public const string FunctionKeyName = "tests";
+
+    private LocalHostProcess(ChildProcess process, Uri baseAddress, string masterKey, string functionKey)
     {
         this.process = process;
         BaseAddress = baseAddress;
+        MasterKey = masterKey;
+        FunctionKey = functionKey;
     }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>The admin key this LocalHost was started with (LocalHost__MasterKey), new for every start.</summary>
+    public string MasterKey { get; }
+
+    /// <summary>The function key named <see cref="FunctionKeyName"/> (LocalHost__FunctionKeys__tests).</summary>
+    public string FunctionKey { get; }
 
     public string Output => process.Output;
 
@@ -19,19 +29,32 @@ public sealed class LocalHostProcess : IAsyncDisposable
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "MlopsFunctions.LocalHost.dll");
         var port = ChildProcess.FreePort();
+        string masterKey = NewKey(), functionKey = NewKey();
         var process = ChildProcess.Start("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"], new Dictionary<string, string>
         {
             ["AzureWebJobsStorage"] = connectionString,
             ["TaskHubName"] = taskHub,
             ["Mlops__MaxQueuePollingSeconds"] = "0.5",
             ["LocalHost__BlobPollSeconds"] = "0.25",
+            ["LocalHost__MasterKey"] = masterKey,
+            [$"LocalHost__FunctionKeys__{FunctionKeyName}"] = functionKey,
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__MlopsFunctions"] = "Information",
         });
-        var host = new LocalHostProcess(process, new Uri($"http://127.0.0.1:{port}/"));
+        var host = new LocalHostProcess(process, new Uri($"http://127.0.0.1:{port}/"), masterKey, functionKey);
         await ChildProcess.WaitForPortAsync(port, TimeSpan.FromSeconds(60), process);
         return host;
     }
+
+    /// <summary>An HTTP client for this LocalHost that sends the admin key, so every route is open to it.</summary>
+    public HttpClient CreateClient()
+    {
+        var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Add("x-functions-key", MasterKey);
+        return http;
+    }
+
+    public static string NewKey() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
 
     public Task StopAsync() => process.StopAsync(TimeSpan.FromSeconds(20));
 

@@ -52,7 +52,7 @@ internal static class ModelCommands
             AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "[bold]{0}[/] ({1})  production: {2}  staging: {3}",
                 Markup.Escape(name), Markup.Escape(CliContext.Cell(json.GetProperty("spec"), "task")),
                 Markup.Escape(Or(CliContext.Cell(slots, "production"), "none")), Markup.Escape(Or(CliContext.Cell(slots, "staging"), "none")));
-            var table = CliContext.NewTable("version", "status", "slot", "metric", "value", "created");
+            var table = CliContext.NewTable("version", "status", "slot", "metric", "value", "created (UTC)");
             foreach (var version in json.GetProperty("versions").EnumerateArray())
             {
                 CliContext.AddRow(table, CliContext.Cell(version, "version"), CliContext.Cell(version, "status"), CliContext.Cell(version, "slot"),
@@ -152,7 +152,7 @@ internal static class ModelCommands
                 return 0;
             }
 
-            var table = CliContext.NewTable("run", "status", "stage", "source", "outcome", "version", "created");
+            var table = CliContext.NewTable("run", "status", "stage", "source", "outcome", "version", "created (UTC)");
             foreach (var run in json.GetProperty("runs").EnumerateArray())
             {
                 var input = run.TryGetProperty("input", out var i) ? i : default;
@@ -195,6 +195,6 @@ internal static class ModelCommands
 
     private static string Created(string iso) =>
         DateTimeOffset.TryParse(iso, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var at)
-            ? at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture)
+            ? at.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) // UTC, short enough for an 80-column table
             : iso;
 }

@@ -42,9 +42,21 @@ node_modules/.bin/azurite --silent --skipApiVersionCheck --disableTelemetry --lo
   --blobPort "$blob_port" --queuePort "$queue_port" --tablePort "$table_port" &
 pids+=($!)
 
-key='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
-export AzureWebJobsStorage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$blob_port/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue_port/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table_port/devstoreaccount1;"
+account_key='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+export AzureWebJobsStorage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$account_key;BlobEndpoint=http://127.0.0.1:$blob_port/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue_port/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table_port/devstoreaccount1;"
 export TaskHubName=${TaskHubName:-MlopsHub}
+
+# The admin (master) key: random, made once per data folder and kept beside the data it guards (mode 600), so clients
+# keep working across restarts and no two installs share a well-known key. LocalHost__MasterKey from the environment wins.
+if [ -z "${LocalHost__MasterKey:-}" ]; then
+  keyfile="$data/master.key"
+  if [ ! -s "$keyfile" ]; then
+    (umask 077; node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))' >"$keyfile")
+  fi
+  LocalHost__MasterKey=$(<"$keyfile")
+fi
+export LocalHost__MasterKey
+key=$LocalHost__MasterKey
 
 echo "==> Starting LocalHost on http://127.0.0.1:$port"
 dotnet functions/MlopsFunctions.LocalHost/bin/Release/net10.0/MlopsFunctions.LocalHost.dll \
@@ -62,7 +74,7 @@ start=$(date +%s)
 for spec in samples/*.json; do
   model=$(basename "$spec" .json)
   echo "==> $model: PUT /api/models/$model, upload samples/data/$model.csv"
-  curl -fsS -X PUT "$api/models/$model" -H 'Content-Type: application/json' --data-binary @"$spec" >/dev/null
+  curl -fsS -X PUT "$api/models/$model" -H "x-functions-key: $key" -H 'Content-Type: application/json' --data-binary @"$spec" >/dev/null
   node scripts/upload.mjs "$model" "samples/data/$model.csv" | sed 's/^/    /'
 done
 
@@ -70,7 +82,7 @@ echo "==> Waiting for the sample models to reach production"
 for spec in samples/*.json; do
   model=$(basename "$spec" .json)
   for _ in $(seq 1 240); do
-    production=$(curl -fs "$api/models/$model" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const m=JSON.parse(s);const v=(m.versions||[]).find(v=>v.version===m.slots.production);console.log(v?`v${v.version} ${v.metric}=${Number(v.value).toFixed(3)}`:"")})' 2>/dev/null || true)
+    production=$(curl -fs -H "x-functions-key: $key" "$api/models/$model" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const m=JSON.parse(s);const v=(m.versions||[]).find(v=>v.version===m.slots.production);console.log(v?`v${v.version} ${v.metric}=${Number(v.value).toFixed(3)}`:"")})' 2>/dev/null || true)
     [ -n "$production" ] && break
     sleep 0.5
   done
@@ -81,15 +93,19 @@ echo "    ($(( $(date +%s) - start )) s from first upload)"
 cat <<TXT
 
 MlopsFunctions is running on $api (Ctrl+C stops LocalHost and Azurite).
-  Models:          curl $api/models
-  One model:       curl $api/models/iris
-  Predict:         curl -X POST $api/models/iris/predict -H 'Content-Type: application/json' \\
+Every route but /api/health needs a key: the admin key below opens all of them (kept in $data/master.key).
+  key='$key'
+  Models:          curl -H "x-functions-key: \$key" $api/models
+  One model:       curl -H "x-functions-key: \$key" $api/models/iris
+  Predict:         curl -X POST $api/models/iris/predict -H "x-functions-key: \$key" -H 'Content-Type: application/json' \\
                      -d '{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}'
-  Runs:            curl $api/models/iris/runs
+  Runs:            curl -H "x-functions-key: \$key" $api/models/iris/runs
+  Swap / rollback: curl -X POST -H "x-functions-key: \$key" $api/models/iris/swap   (or .../rollback)
+  CLI:             MLOPS_URL=http://127.0.0.1:$port MLOPS_KEY=\$key scripts/mlops models
   New data:        AzureWebJobsStorage='$AzureWebJobsStorage' \\
-                     node scripts/upload.mjs iris my-new-data.csv
+                     scripts/mlops upload iris my-new-data.csv      (or node scripts/upload.mjs iris my-new-data.csv)
                    (or any storage client: Azure CLI, Storage Explorer, an SDK, with that connection string)
-  Swap / rollback: curl -X POST $api/models/iris/swap   |   curl -X POST $api/models/iris/rollback
+  Function keys:   set LocalHost__FunctionKeys__<name>=<value> before start for callers that only read and predict.
   Data lives in:   $data/azurite (containers incoming, datasets, rejected, models; table MlopsRegistry)
 TXT
 wait "${pids[1]}"

@@ -33,7 +33,7 @@ foreach (var port in new[] { blobPort, queuePort, tablePort })
 
 var connection = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={Key};BlobEndpoint=http://127.0.0.1:{blobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queuePort}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;";
 await using var host = await LocalHostProcess.StartAsync(connection, "BenchHub");
-using var http = new HttpClient { BaseAddress = host.BaseAddress };
+using var http = host.CreateClient(); // sends the admin key: every route is open to it
 while (!(await TryGet(http, "api/health")))
 {
     await Task.Delay(200);

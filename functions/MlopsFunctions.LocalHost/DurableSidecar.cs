@@ -38,6 +38,7 @@ public static partial class DurableSidecar
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
 
+        builder.Services.AddSingleton(new SidecarPort(port));
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(services => new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
         {
@@ -74,7 +75,8 @@ public static partial class DurableSidecar
     public static void MapDurableSidecar(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGrpcService<TaskHubGrpcServer>();
+        // Only on the sidecar's own loopback port: the public API port never exposes the durable backend.
+        app.MapGrpcService<TaskHubGrpcServer>().RequireHost($"*:{app.Services.GetRequiredService<SidecarPort>().Port}");
 
         // The server starts its dispatchers from the ApplicationStarted callback it registers when constructed.
         app.Services.GetRequiredService<TaskHubGrpcServer>();
@@ -86,6 +88,9 @@ public static partial class DurableSidecar
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    /// <summary>The h2c loopback port the sidecar listens on.</summary>
+    private sealed record SidecarPort(int Port);
 
     /// <summary>Creates the task hub's queues and tables before anything dispatches.</summary>
     private sealed class TaskHubCreator(AzureStorageOrchestrationService service) : IHostedService

@@ -4,7 +4,7 @@ using Microsoft.Azure.Functions.Worker;
 
 namespace MlopsFunctions.LocalHost;
 
-/// <summary>Maps each HTTP function of the app to /api/{route} with its methods; its auth level is kept as endpoint metadata.</summary>
+/// <summary>Maps each HTTP function of the app to /api/{route} with its methods; its auth level is endpoint metadata that FunctionKeyAuthorization enforces.</summary>
 public static class HttpFunctionEndpoints
 {
     public const string RoutePrefix = "/api/";
@@ -50,5 +50,5 @@ public static class HttpFunctionEndpoints
     }
 }
 
-/// <summary>The function's declared auth level. Like Core Tools, LocalHost does not check keys; tests compare it with functions.metadata.</summary>
+/// <summary>The function's declared auth level: FunctionKeyAuthorization enforces it; tests compare it with functions.metadata.</summary>
 public sealed record FunctionAuthLevel(AuthorizationLevel Level);

@@ -31,6 +31,19 @@ catch (InvalidOperationException ex)
     return 2;
 }
 
+// Keys are checked like the Functions host checks them; without an admin key LocalHost refuses to start rather than
+// serve Admin routes (swap, rollback, approve, PUT spec) to anyone, or invent a key a user would have to fish from a log.
+var (keys, keyErrors) = KeyRing.Create(builder.Configuration.GetSection(LocalHostOptions.Section).Get<LocalHostOptions>() ?? new LocalHostOptions());
+if (keys is null)
+{
+    foreach (var error in keyErrors)
+    {
+        Console.Error.WriteLine(error);
+    }
+
+    return 2;
+}
+
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     foreach (var url in urls.Select(u => new Uri(u.Replace("*", "0.0.0.0", StringComparison.Ordinal).Replace("+", "0.0.0.0", StringComparison.Ordinal))))
@@ -73,6 +86,7 @@ foreach (var function in functions)
 
 builder.Services.AddSingleton<IReadOnlyList<FunctionDescriptor>>(functions);
 var app = builder.Build();
+app.UseFunctionKeys(keys);
 app.MapDurableSidecar();
 app.MapHttpFunctions(functions);
 await app.RunAsync();

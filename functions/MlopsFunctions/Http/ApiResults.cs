@@ -37,11 +37,6 @@ public static class ApiResults
         return await reader.ReadToEndAsync(ct).ConfigureAwait(false);
     }
 
-    /// <summary>Who made an operator call: the App Service authenticated principal, else "api".</summary>
-    public static string Actor(HttpRequest request)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var principal = request.Headers["X-MS-CLIENT-PRINCIPAL-NAME"].ToString();
-        return string.IsNullOrWhiteSpace(principal) ? "api" : principal;
-    }
+    /// <summary>Who made an operator call (Admin routes only): see <see cref="CallerIdentity.Actor"/>; never a header a caller can set.</summary>
+    public static string Actor(HttpRequest request) => CallerIdentity.Actor(request, CallerIdentity.AppServiceAuthEnabled);
 }

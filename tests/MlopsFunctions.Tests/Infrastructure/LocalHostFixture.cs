@@ -19,12 +19,15 @@ public sealed class LocalHostFixture : IAsyncLifetime
 
     public string Output => host?.Output ?? string.Empty;
 
+    /// <summary>The LocalHost these helpers drive (its address and keys).</summary>
+    public LocalHostProcess Host => host ?? throw new InvalidOperationException("LocalHost is not started.");
+
     /// <summary>Helpers bound to a LocalHost some test manages itself.</summary>
     public static LocalHostFixture Attach(LocalHostProcess process, string connectionString)
     {
         ArgumentNullException.ThrowIfNull(process);
         var fixture = new LocalHostFixture { host = process };
-        fixture.Http = new HttpClient { BaseAddress = process.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        fixture.Http = process.CreateClient();
         fixture.Blobs = new BlobServiceClient(connectionString);
         return fixture;
     }
@@ -33,7 +36,7 @@ public sealed class LocalHostFixture : IAsyncLifetime
     {
         await azurite.InitializeAsync();
         host = await LocalHostProcess.StartAsync(azurite.ConnectionString);
-        Http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        Http = host.CreateClient();
         Blobs = new BlobServiceClient(azurite.ConnectionString);
         await WaitHealthyAsync(Http, host);
     }

@@ -45,6 +45,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<RetrainPolicy>();
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<ModelStore>();
+        services.AddSingleton<VersionDocuments>();
         services.AddSingleton<ModelCache>();
         services.AddSingleton<PredictionService>();
         services.AddSingleton<PipelineStarter>();

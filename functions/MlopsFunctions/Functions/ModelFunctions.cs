@@ -11,7 +11,7 @@ using MlopsFunctions.Http;
 namespace MlopsFunctions.Functions;
 
 /// <summary>Model specs and the registry's read side: define a model, list models, read a model or one version.</summary>
-public sealed partial class ModelFunctions(ModelRegistry registry, ILogger<ModelFunctions> logger)
+public sealed partial class ModelFunctions(ModelRegistry registry, VersionDocuments documents, ILogger<ModelFunctions> logger)
 {
     [Function("PutModelSpec")]
     [Role(Roles.Pipeline)]
@@ -116,7 +116,17 @@ public sealed partial class ModelFunctions(ModelRegistry registry, ILogger<Model
         }
 
         var slots = await registry.GetSlotsAsync(model, ct).ConfigureAwait(false);
-        return ApiResults.Json(new { model, slot = SlotOf(slots, number), version = record });
+        var details = await documents.LoadAsync(record, ct).ConfigureAwait(false);
+        return ApiResults.Json(new
+        {
+            model,
+            slot = SlotOf(slots, number),
+            version = record,
+            schema = details.Schema,
+            profile = details.Profile,
+            evaluation = details.Evaluation,
+            validation = details.Validation,
+        });
     }
 
     internal static ContentResult NotFound(string model) => ApiResults.Problem(ApiProblem.NotFound(

@@ -66,6 +66,16 @@ public sealed class ChildProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGKILL: the process dies at once, as in a crash or an out-of-memory kill; nothing shuts down cleanly.</summary>
+    public async Task KillAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
     /// <summary>SIGTERM, as Ctrl+C in a script would send, then a kill if it does not exit in time.</summary>
     public async Task StopAsync(TimeSpan grace)
     {

@@ -81,5 +81,8 @@ public sealed class LocalHostProcess : IAsyncDisposable
 
     public Task StopAsync() => process.StopAsync(TimeSpan.FromSeconds(20));
 
+    /// <summary>Kills the process without warning (a crash).</summary>
+    public Task KillAsync() => process.KillAsync();
+
     public ValueTask DisposeAsync() => process.DisposeAsync();
 }

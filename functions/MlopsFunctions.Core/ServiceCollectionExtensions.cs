@@ -43,6 +43,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<SingleFlight>();
         services.AddSingleton<TrainingWindows>();
         services.AddSingleton<RetrainPolicy>();
+        services.AddSingleton<DatasetRetention>();
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<ModelStore>();
         services.AddSingleton<VersionDocuments>();

@@ -209,6 +209,15 @@ public sealed class ModelRegistry(TableServiceClient service)
         return list;
     }
 
+    /// <summary>Appends an event that changes no slot (a dataset expired, a drift alarm...), so the history tells it too.</summary>
+    public async Task RecordEventAsync(string model, RegistryEvent evt, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(evt);
+        var row = new TableEntity(model, $"{EventPrefix}{evt.At.UtcTicks:D19}-{Guid.NewGuid():N}");
+        TableJson.Write(row, evt);
+        await table.AddEntityAsync(row, ct).ConfigureAwait(false);
+    }
+
     public async Task<SlotState> GetSlotsAsync(string model, CancellationToken ct = default)
     {
         var row = await FindAsync(model, SlotsRow, ct).ConfigureAwait(false);

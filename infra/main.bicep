@@ -34,6 +34,12 @@ param mlops {
   validationFraction: string
   @description('Threads a trainer may use (0: all cores but one).')
   trainerThreads: int
+  @description('Where candidates train: auto, process or inprocess.')
+  trainerIsolation: string
+  @description('Training rows above which auto isolation trains in a child process.')
+  trainerProcessRows: int
+  @description('Managed heap limit of a trainer child process in MiB (0: none).')
+  trainerMemoryMegabytes: int
   @description('Largest CSV accepted, in MiB.')
   maxFileMegabytes: int
   @description('Most columns a CSV header may have.')
@@ -51,6 +57,9 @@ param mlops {
   maxQueuePollingSeconds: 2
   validationFraction: '0.1'
   trainerThreads: 0
+  trainerIsolation: 'auto'
+  trainerProcessRows: 50000
+  trainerMemoryMegabytes: 0
   maxFileMegabytes: 2048
   maxColumns: 1000
   maxLineKilobytes: 1024
@@ -228,6 +237,9 @@ var commonSettings = {
   Mlops__MaxQueuePollingSeconds: string(mlops.maxQueuePollingSeconds)
   Mlops__ValidationFraction: mlops.validationFraction
   Mlops__TrainerThreads: string(mlops.trainerThreads)
+  Mlops__TrainerIsolation: mlops.trainerIsolation
+  Mlops__TrainerProcessRows: string(mlops.trainerProcessRows)
+  Mlops__TrainerMemoryMegabytes: string(mlops.trainerMemoryMegabytes)
   Mlops__MaxFileMegabytes: string(mlops.maxFileMegabytes)
   Mlops__MaxColumns: string(mlops.maxColumns)
   Mlops__MaxLineKilobytes: string(mlops.maxLineKilobytes)

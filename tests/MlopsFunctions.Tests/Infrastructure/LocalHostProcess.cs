@@ -25,6 +25,8 @@ public sealed class LocalHostProcess : IAsyncDisposable
 
     public string Output => process.Output;
 
+    public bool HasExited => process.HasExited;
+
     /// <summary>Starts LocalHost with fresh keys; <paramref name="role"/> sets Mlops__Role (all, serving or pipeline), left unset when null.</summary>
     public static async Task<LocalHostProcess> StartAsync(
         string connectionString, string taskHub = "TestHub", string? role = null, IReadOnlyDictionary<string, string>? settings = null)

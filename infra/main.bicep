@@ -27,6 +27,14 @@ param mlops {
   approvalTimeoutHours: int
   @description('Upper bound of the durable queue polling back-off, in seconds.')
   maxQueuePollingSeconds: int
+  @description('Largest predict request body in bytes (bigger: 413).')
+  maxPredictBodyBytes: int
+  @description('Most rows per predict request (more: 413).')
+  maxPredictRows: int
+  @description('Seconds between appends of captured predictions to blobs.')
+  captureFlushSeconds: int
+  @description('Captured rows held in memory at most before new ones are dropped and counted.')
+  captureQueueRows: int
 } = {
   minRows: 20
   holdoutFraction: '0.2'
@@ -34,6 +42,10 @@ param mlops {
   slotCacheSeconds: 2
   approvalTimeoutHours: 72
   maxQueuePollingSeconds: 2
+  maxPredictBodyBytes: 4194304
+  maxPredictRows: 10000
+  captureFlushSeconds: 2
+  captureQueueRows: 100000
 }
 
 @description('Durable task hub of the production slot.')
@@ -113,6 +125,10 @@ var appSettings = {
   Mlops__SlotCacheSeconds: string(mlops.slotCacheSeconds)
   Mlops__ApprovalTimeoutHours: string(mlops.approvalTimeoutHours)
   Mlops__MaxQueuePollingSeconds: string(mlops.maxQueuePollingSeconds)
+  Mlops__MaxPredictBodyBytes: string(mlops.maxPredictBodyBytes)
+  Mlops__MaxPredictRows: string(mlops.maxPredictRows)
+  Mlops__CaptureFlushSeconds: string(mlops.captureFlushSeconds)
+  Mlops__CaptureQueueRows: string(mlops.captureQueueRows)
 }
 
 module functionApp 'modules/function-app.bicep' = {

@@ -8,11 +8,13 @@ namespace MlopsFunctions.Core.Serving;
 
 /// <summary>
 /// One model version in memory: the shared transformer and a pool of PredictionEngines (they are not thread-safe,
-/// and building one per request would cost more than the prediction).
+/// and building one per request would cost more than the prediction). Nothing here holds native resources, so a
+/// version taken out of the cache drains by itself: requests still holding it finish, then the GC collects it.
 /// </summary>
 public sealed class LoadedModel
 {
-    private readonly Func<ModelRow, object> predict;
+    private readonly Func<ModelRow, Prediction> predict;
+    private readonly Action<int> warm;
 
     public LoadedModel(int version, DatasetSchema schema, ITransformer transformer)
     {
@@ -20,14 +22,13 @@ public sealed class LoadedModel
         Version = version;
         Schema = schema;
         var ml = new MLContext();
-        predict = schema.Task switch
+        var classes = schema.Classes ?? [];
+        (predict, warm) = schema.Task switch
         {
             MlTask.Regression => Pooled<RegressionOutput>(ml, transformer, schema, o => new ScorePrediction(o.Score)),
             MlTask.Binary => Pooled<BinaryOutput>(ml, transformer, schema, o => new BinaryPrediction(
                 o.PredictedLabel ? schema.PositiveLabel! : schema.NegativeLabel!, o.Probability, o.Score)),
-            _ => Pooled<MulticlassOutput>(ml, transformer, schema, o => new MulticlassPrediction(
-                o.PredictedClass,
-                schema.Classes!.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => (double)o.Score[x.i], StringComparer.Ordinal))),
+            _ => Pooled<MulticlassOutput>(ml, transformer, schema, o => new MulticlassPrediction(o.PredictedClass, classes, o.Score)),
         };
     }
 
@@ -35,16 +36,26 @@ public sealed class LoadedModel
 
     public DatasetSchema Schema { get; }
 
-    public object Predict(ModelRow row) => predict(row);
+    public Prediction Predict(ModelRow row) => predict(row);
 
-    private static Func<ModelRow, object> Pooled<TOut>(MLContext ml, ITransformer transformer, DatasetSchema schema, Func<TOut, object> map)
+    /// <summary>
+    /// Builds <paramref name="engines"/> engines and runs a first prediction on each, so the first requests after a
+    /// release do not pay for engine creation and JIT (a cold engine costs milliseconds).
+    /// </summary>
+    public void Warm(int engines) => warm(engines);
+
+    /// <summary>A row with every numeric feature missing (imputed by the model) and empty categories: valid for any schema.</summary>
+    public static ModelRow NeutralRow(DatasetSchema schema) => ModelRow.Create(schema, _ => float.NaN, _ => string.Empty);
+
+    private static (Func<ModelRow, Prediction>, Action<int>) Pooled<TOut>(
+        MLContext ml, ITransformer transformer, DatasetSchema schema, Func<TOut, Prediction> map)
         where TOut : class, new()
     {
         var definition = ModelRow.SchemaFor(schema);
         var pool = new DefaultObjectPool<PredictionEngine<ModelRow, TOut>>(
             new EnginePolicy<TOut>(() => ml.Model.CreatePredictionEngine<ModelRow, TOut>(transformer, inputSchemaDefinition: definition)),
             Environment.ProcessorCount * 2);
-        return row =>
+        Prediction Predict(ModelRow row)
         {
             var engine = pool.Get();
             try
@@ -55,7 +66,23 @@ public sealed class LoadedModel
             {
                 pool.Return(engine);
             }
-        };
+        }
+
+        void Warm(int count)
+        {
+            var row = NeutralRow(schema);
+            var taken = new List<PredictionEngine<ModelRow, TOut>>();
+            for (var i = 0; i < Math.Max(1, count); i++)
+            {
+                var engine = pool.Get();
+                taken.Add(engine);
+                map(engine.Predict(row));
+            }
+
+            taken.ForEach(pool.Return);
+        }
+
+        return (Predict, Warm);
     }
 
     private sealed class EnginePolicy<TOut>(Func<PredictionEngine<ModelRow, TOut>> create)

@@ -16,12 +16,25 @@ public sealed class StageModelActivity(ModelRegistry registry, ModelCache cache)
     }
 }
 
-/// <summary>Swaps the staged candidate into production; retried attempts do not swap twice.</summary>
-public sealed class PromoteModelActivity(ModelRegistry registry, ModelCache cache) : TaskActivity<SlotInput, SlotState>
+/// <summary>Swaps the staged candidate into production, after it passes the smoke test; retried attempts do not swap twice.</summary>
+public sealed class PromoteModelActivity(ModelRegistry registry, ModelCache cache, SmokeTester smoke) : TaskActivity<SlotInput, SlotState>
 {
     public override async Task<SlotState> RunAsync(TaskActivityContext context, SlotInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+
+        // Smoke test (serving's SmokeTester): a version that cannot load or predict never reaches production.
+        var current = await registry.GetSlotsAsync(input.Model).ConfigureAwait(false);
+        if (!(current.Production == input.Version && current.Staging != input.Version))
+        {
+            var result = await smoke.TestAndRecordAsync(input.Model, input.Version, input.Actor, warmCache: false).ConfigureAwait(false);
+            if (!result.Passed)
+            {
+                throw new InvalidOperationException(
+                    $"v{input.Version} of '{input.Model}' was not promoted: {result.Reason} Production keeps v{current.Production?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}.");
+            }
+        }
+
         var slots = await registry.SwapAsync(input.Model, input.Actor, input.Reason, expectedStaging: input.Version).ConfigureAwait(false);
         cache.InvalidateSlots(input.Model);
         return slots;

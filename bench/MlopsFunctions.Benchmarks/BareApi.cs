@@ -6,8 +6,6 @@ using Microsoft.Extensions.Logging;
 using System.Text.Json;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
-using Microsoft.Extensions.ObjectPool;
-using Microsoft.ML;
 using MlopsFunctions.Core.Registry;
 using MlopsFunctions.Core.Serving;
 using MlopsFunctions.Core.Storage;
@@ -16,9 +14,9 @@ using MlopsFunctions.Core.Training;
 namespace MlopsFunctions.Benchmarks;
 
 /// <summary>
-/// The baseline: a bare ASP.NET Core minimal API serving one model version with pooled PredictionEngines, written the
-/// idiomatic way (JsonElement body binding, typed results serialized by System.Text.Json), in its own process like
-/// LocalHost. It loads the very model LocalHost serves, through the same hash-checked store.
+/// The baseline: a bare ASP.NET Core minimal API serving one model version with pooled PredictionEngines (Core's
+/// LoadedModel), written the idiomatic way (JsonElement body binding, anonymous results serialized by System.Text.Json),
+/// in its own process like LocalHost. It loads the very model LocalHost serves, through the same hash-checked store.
 /// </summary>
 internal static class BareApi
 {
@@ -30,12 +28,10 @@ internal static class BareApi
         var version = (await registry.GetSlotsAsync(model)).Production!.Value;
         var record = (await registry.GetVersionAsync(model, version))!;
         var schema = record.Schema!;
-        var transformer = await store.LoadAsync(model, record);
-        var ml = new MLContext();
-        var definition = ModelRow.SchemaFor(schema);
-        var pool = new DefaultObjectPool<PredictionEngine<ModelRow, MulticlassOutput>>(
-            new EnginePolicy(() => ml.Model.CreatePredictionEngine<ModelRow, MulticlassOutput>(transformer, inputSchemaDefinition: definition)),
-            Environment.ProcessorCount * 2);
+        // The same prediction core as LocalHost (pooled engines, ML.NET's per-class Parallel.For kept on the calling
+        // thread), so the comparison measures what the host adds around it.
+        var loaded = new LoadedModel(version, schema, await store.LoadAsync(model, record));
+        loaded.Warm(Environment.ProcessorCount);
         var classes = schema.Classes!;
         var versionText = version.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
@@ -46,36 +42,18 @@ internal static class BareApi
         app.MapPost("/predict", (JsonElement body) =>
         {
             var items = body.ValueKind == JsonValueKind.Array ? body.EnumerateArray().ToList() : [body];
-            var predictions = new List<object>(items.Count);
-            foreach (var item in items)
+            var rows = items.Select(item => ModelRow.Create(schema,
+                i => item.GetProperty(schema.NumericFeatures[i]).GetSingle(),
+                i => item.GetProperty(schema.CategoricalFeatures[i]).GetString()!)).ToList();
+            var predictions = loaded.PredictAll(rows).Cast<MulticlassPrediction>().Select(p => new
             {
-                var row = ModelRow.Create(schema, i => item.GetProperty(schema.NumericFeatures[i]).GetSingle(), i => item.GetProperty(schema.CategoricalFeatures[i]).GetString()!);
-                var engine = pool.Get();
-                try
-                {
-                    var output = engine.Predict(row);
-                    predictions.Add(new
-                    {
-                        label = output.PredictedClass,
-                        scores = classes.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => (double)output.Score[x.i]),
-                    });
-                }
-                finally
-                {
-                    pool.Return(engine);
-                }
-            }
+                label = p.PredictedLabel,
+                scores = classes.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => (double)p.ClassScores[x.i]),
+            }).ToList();
 
             return Results.Ok(new { model, version = versionText, slot = "production", predictions });
         });
         await app.RunAsync();
         return 0;
-    }
-
-    private sealed class EnginePolicy(Func<PredictionEngine<ModelRow, MulticlassOutput>> create) : PooledObjectPolicy<PredictionEngine<ModelRow, MulticlassOutput>>
-    {
-        public override PredictionEngine<ModelRow, MulticlassOutput> Create() => create();
-
-        public override bool Return(PredictionEngine<ModelRow, MulticlassOutput> obj) => true;
     }
 }

@@ -36,7 +36,31 @@ public sealed class LoadedModel
 
     public DatasetSchema Schema { get; }
 
-    public Prediction Predict(ModelRow row) => predict(row);
+    /// <summary>Scores one row on this thread (see <see cref="InlineScheduler"/>).</summary>
+    public Prediction Predict(ModelRow row)
+    {
+        var task = new Task<Prediction>(() => predict(row));
+        task.RunSynchronously(InlineScheduler.Instance);
+        return task.Result;
+    }
+
+    /// <summary>Scores rows in order, all on this thread, with one engine taken from the pool per row.</summary>
+    public Prediction[] PredictAll(IReadOnlyList<ModelRow> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var task = new Task<Prediction[]>(() =>
+        {
+            var predictions = new Prediction[rows.Count];
+            for (var i = 0; i < predictions.Length; i++)
+            {
+                predictions[i] = predict(rows[i]);
+            }
+
+            return predictions;
+        });
+        task.RunSynchronously(InlineScheduler.Instance);
+        return task.Result;
+    }
 
     /// <summary>
     /// Builds <paramref name="engines"/> engines and runs a first prediction on each, so the first requests after a
@@ -83,6 +107,25 @@ public sealed class LoadedModel
         }
 
         return (Predict, Warm);
+    }
+
+    /// <summary>
+    /// Runs a task on the calling thread and declares a concurrency of one. ML.NET's one-versus-all models (LightGbm
+    /// multiclass) score every class of every row in a Parallel.For, which under a request load costs more than the
+    /// prediction itself (thread-pool hand-offs and lock contention); Parallel.For takes its degree of parallelism from
+    /// the current scheduler, so under this one the loop runs inline. Requests already keep every core busy.
+    /// </summary>
+    private sealed class InlineScheduler : TaskScheduler
+    {
+        public static readonly InlineScheduler Instance = new();
+
+        public override int MaximumConcurrencyLevel => 1;
+
+        protected override void QueueTask(Task task) => TryExecuteTask(task);
+
+        protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) => TryExecuteTask(task);
+
+        protected override IEnumerable<Task> GetScheduledTasks() => [];
     }
 
     private sealed class EnginePolicy<TOut>(Func<PredictionEngine<ModelRow, TOut>> create)

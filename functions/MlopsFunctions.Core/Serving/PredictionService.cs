@@ -74,11 +74,10 @@ public sealed class PredictionService(
             return (null, problem);
         }
 
-        var predictions = new Prediction[rows!.Count];
-        var ids = new string[rows.Count];
-        for (var i = 0; i < predictions.Length; i++)
+        var predictions = loaded.PredictAll(rows!);
+        var ids = new string[predictions.Length];
+        for (var i = 0; i < ids.Length; i++)
         {
-            predictions[i] = loaded.Predict(rows[i]);
             ids[i] = PredictionIds.Next();
         }
 

@@ -44,12 +44,15 @@ public abstract record Prediction
 
     public abstract void WriteFields(Utf8JsonWriter writer);
 
-    /// <summary>Writes a number as System.Text.Json would with named floating-point literals ("NaN" for NaN), since Utf8JsonWriter refuses them.</summary>
+    /// <summary>
+    /// Writes a model output (a float) in its shortest round-trip form, e.g. 21.3 rather than 21.299999237060547, and
+    /// non-finite values as System.Text.Json's named literals ("NaN"), which Utf8JsonWriter refuses as numbers.
+    /// </summary>
     internal static void WriteNumber(Utf8JsonWriter writer, string name, double value)
     {
         if (double.IsFinite(value))
         {
-            writer.WriteNumber(name, value);
+            writer.WriteNumber(name, (float)value);
         }
         else
         {

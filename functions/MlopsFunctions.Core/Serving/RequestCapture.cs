@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Threading.Channels;
 using Azure;
@@ -15,7 +16,7 @@ namespace MlopsFunctions.Core.Serving;
 /// <summary>
 /// Captures a sample of served rows (id, time, slot, version, inputs as sent, output) without making a request wait
 /// on storage: the request hands its rows to a bounded channel (dropping and counting them when it is full, never
-/// blocking); this background service drains it at once into per-file buffers (so captured objects die young) and
+/// blocking); this background service drains it every 100 ms into per-file buffers (so captured objects die young) and
 /// appends each buffer to an append blob captured/{model}/{version}/{yyyy-MM-dd-HH}/{instance}.jsonl every
 /// Mlops__CaptureFlushSeconds or when it reaches 1 MiB. One append blob per instance and hour keeps the files few
 /// (one per instance in an hour folder, cheap for the drift monitor to list) and each append is one storage call.
@@ -25,8 +26,9 @@ public sealed partial class RequestCapture : BackgroundService
     private const int FlushBytes = 1 << 20;
     private const int MaxBufferedBytes = 16 << 20;
     private static readonly TimeSpan DropLogInterval = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan DrainInterval = TimeSpan.FromMilliseconds(100);
 
-    private readonly Channel<CaptureItem> channel;
+    private readonly Channel<CaptureBatch> channel;
     private readonly BlobContainerClient container;
     private readonly ILogger<RequestCapture> logger;
     private readonly TimeSpan flushInterval;
@@ -44,13 +46,17 @@ public sealed partial class RequestCapture : BackgroundService
         this.logger = logger;
         flushInterval = TimeSpan.FromSeconds(options.Value.CaptureFlushSeconds);
         maxRows = options.Value.CaptureQueueRows;
-        channel = Channel.CreateBounded<CaptureItem>(new BoundedChannelOptions(maxRows) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
+        channel = Channel.CreateBounded<CaptureBatch>(new BoundedChannelOptions(maxRows) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, AllowSynchronousContinuations = false });
     }
 
     /// <summary>Rows waiting in memory to be written.</summary>
     public long PendingRows => Interlocked.Read(ref pendingRows);
 
-    /// <summary>Hands a request's rows to the writer at the spec's rate. Never blocks: when the queue is full they are dropped and counted.</summary>
+    /// <summary>
+    /// Hands a request's rows to the writer at the spec's rate. Never blocks: when the queue is full they are dropped
+    /// and counted. The rows are written as JSON lines here, into one array per request, so the queue holds a single
+    /// small object per request instead of the request's parsed inputs and outputs (fewer survivors for the GC).
+    /// </summary>
     public void Capture(string model, int version, string slot, DateTimeOffset time, PredictBody body,
         IReadOnlyList<string> ids, IReadOnlyList<Prediction> predictions, double rate, VersionCounters counters)
     {
@@ -67,7 +73,7 @@ public sealed partial class RequestCapture : BackgroundService
         var rows = predictions.Count;
         if (rate < 1)
         {
-            picked = Enumerable.Range(0, predictions.Count).Where(_ => Random.Shared.NextDouble() < rate).ToArray();
+            picked = [.. Enumerable.Range(0, predictions.Count).Where(_ => Random.Shared.NextDouble() < rate)];
             rows = picked.Length;
             if (rows == 0)
             {
@@ -75,8 +81,15 @@ public sealed partial class RequestCapture : BackgroundService
             }
         }
 
-        if (Interlocked.Add(ref pendingRows, rows) > maxRows ||
-            !channel.Writer.TryWrite(new CaptureItem(model, version, slot, time, body, ids, predictions, picked, rows, counters)))
+        if (Interlocked.Add(ref pendingRows, rows) > maxRows)
+        {
+            Interlocked.Add(ref pendingRows, -rows);
+            Dropped(model, version, rows, counters);
+            return;
+        }
+
+        var lines = LineWriter.Write(slot, version, time, body, ids, predictions, picked);
+        if (!channel.Writer.TryWrite(new CaptureBatch(model, version, time.UtcTicks / TimeSpan.TicksPerHour, lines, rows, counters)))
         {
             Interlocked.Add(ref pendingRows, -rows);
             Dropped(model, version, rows, counters);
@@ -85,27 +98,18 @@ public sealed partial class RequestCapture : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var reader = channel.Reader;
-        using var timer = new PeriodicTimer(flushInterval);
-        Task<bool>? tick = null;
-        Task<bool>? ready = null;
+        // Drained on a short timer rather than woken per request: a waiting reader would cost every request a
+        // thread-pool wake-up, while 100 ms of queued rows still die young (gen0/gen1) once serialized.
+        using var timer = new PeriodicTimer(DrainInterval < flushInterval ? DrainInterval : flushInterval);
+        var lastFlush = Environment.TickCount64;
         try
         {
-            while (true)
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                tick ??= timer.WaitForNextTickAsync(stoppingToken).AsTask();
-                ready ??= reader.WaitToReadAsync(stoppingToken).AsTask();
-                await Task.WhenAny(tick, ready).ConfigureAwait(false);
-                stoppingToken.ThrowIfCancellationRequested();
-                if (ready.IsCompleted)
-                {
-                    ready = null;
-                }
-
                 await DrainAsync(stoppingToken).ConfigureAwait(false);
-                if (tick.IsCompleted)
+                if (Environment.TickCount64 - lastFlush >= flushInterval.TotalMilliseconds)
                 {
-                    tick = null;
+                    lastFlush = Environment.TickCount64;
                     await FlushAllAsync(stoppingToken).ConfigureAwait(false);
                 }
             }
@@ -135,22 +139,19 @@ public sealed partial class RequestCapture : BackgroundService
 
     private async Task DrainAsync(CancellationToken ct)
     {
-        while (channel.Reader.TryRead(out var item))
+        while (channel.Reader.TryRead(out var batch))
         {
-            Interlocked.Add(ref pendingRows, -item.RowCount);
-            var key = new FileKey(item.Model, item.Version, item.Time.UtcDateTime.ToString("yyyy-MM-dd-HH", CultureInfo.InvariantCulture));
+            Interlocked.Add(ref pendingRows, -batch.Rows);
+            var key = new FileKey(batch.Model, batch.Version, batch.Hour);
             if (!files.TryGetValue(key, out var file))
             {
-                files[key] = file = new FileBuffer(item.Counters);
+                files[key] = file = new FileBuffer(batch.Counters);
             }
 
-            for (var i = 0; i < item.RowCount; i++)
+            file.Append(batch.Lines, batch.Rows);
+            if (file.Buffer.WrittenCount >= FlushBytes)
             {
-                file.Write(item, item.Picked?[i] ?? i);
-                if (file.Buffer.WrittenCount >= FlushBytes)
-                {
-                    await FlushAsync(key, file, ct).ConfigureAwait(false);
-                }
+                await FlushAsync(key, file, ct).ConfigureAwait(false);
             }
         }
     }
@@ -166,7 +167,6 @@ public sealed partial class RequestCapture : BackgroundService
             else if (file.Idle++ > 2)
             {
                 files.Remove(key); // an hour that is over, or a version no longer served
-                file.Dispose();
             }
         }
     }
@@ -174,7 +174,8 @@ public sealed partial class RequestCapture : BackgroundService
     private async Task FlushAsync(FileKey key, FileBuffer file, CancellationToken ct)
     {
         file.Idle = 0;
-        var name = $"{key.Model}/{key.Version}/{key.Hour}/{ServingInstance.Id}{(file.Part == 0 ? string.Empty : $"-{file.Part}")}.jsonl";
+        var hour = new DateTime(key.Hour * TimeSpan.TicksPerHour, DateTimeKind.Utc).ToString("yyyy-MM-dd-HH", CultureInfo.InvariantCulture);
+        var name = $"{key.Model}/{key.Version}/{hour}/{ServingInstance.Id}{(file.Part == 0 ? string.Empty : $"-{file.Part}")}.jsonl";
         try
         {
             var blob = container.GetAppendBlobClient(name);
@@ -184,7 +185,10 @@ public sealed partial class RequestCapture : BackgroundService
                 file.Created = true;
             }
 
-            using var content = new MemoryStream(file.Buffer.WrittenMemory.ToArray(), writable: false);
+            // A stream over the buffer itself: copying 1 MiB per append would land on the large object heap.
+            using var content = MemoryMarshal.TryGetArray(file.Buffer.WrittenMemory, out var segment)
+                ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+                : new MemoryStream(file.Buffer.WrittenMemory.ToArray(), writable: false);
             await blob.AppendBlockAsync(content, cancellationToken: ct).ConfigureAwait(false);
             file.Counters.Captured(file.Rows);
             file.Clear();
@@ -224,26 +228,16 @@ public sealed partial class RequestCapture : BackgroundService
     [LoggerMessage(Level = LogLevel.Warning, Message = "Appending {Rows} captured rows to {Blob} failed; will retry")]
     private static partial void LogFlushFailed(ILogger logger, Exception exception, string blob, int rows);
 
-    private sealed record CaptureItem(
-        string Model, int Version, string Slot, DateTimeOffset Time, PredictBody Body, IReadOnlyList<string> Ids,
-        IReadOnlyList<Prediction> Predictions, int[]? Picked, int RowCount, VersionCounters Counters);
+    private readonly record struct CaptureBatch(string Model, int Version, long Hour, byte[] Lines, int Rows, VersionCounters Counters);
 
-    private readonly record struct FileKey(string Model, int Version, string Hour);
+    private readonly record struct FileKey(string Model, int Version, long Hour);
 
     /// <summary>JSON lines waiting for one append.</summary>
-    private sealed class FileBuffer : IDisposable
+    private sealed class FileBuffer(VersionCounters counters)
     {
-        private readonly Utf8JsonWriter writer;
-
-        public FileBuffer(VersionCounters counters)
-        {
-            Counters = counters;
-            writer = new Utf8JsonWriter(Buffer, PredictResponse.WriterOptions);
-        }
-
         public ArrayBufferWriter<byte> Buffer { get; } = new(64 * 1024);
 
-        public VersionCounters Counters { get; }
+        public VersionCounters Counters { get; } = counters;
 
         public int Rows { get; private set; }
 
@@ -253,41 +247,72 @@ public sealed partial class RequestCapture : BackgroundService
 
         public int Idle { get; set; }
 
-        public void Write(CaptureItem item, int row)
+        public void Append(byte[] lines, int rows)
         {
-            writer.Reset(Buffer);
-            writer.WriteStartObject();
-            writer.WriteString("id", item.Ids[row]);
-            writer.WriteString("time", item.Time);
-            writer.WriteString("slot", item.Slot);
-            writer.WriteString("version", item.Version.ToString(CultureInfo.InvariantCulture));
-            writer.WritePropertyName("inputs");
-            var raw = item.Body.Row(row);
-            if (raw.IndexOfAny((byte)'\n', (byte)'\r') < 0)
-            {
-                writer.WriteRawValue(raw, skipInputValidation: true);
-            }
-            else
-            {
-                using var document = JsonDocument.Parse(item.Body.Utf8.Slice(item.Body.Rows[row].Start, item.Body.Rows[row].Length));
-                document.RootElement.WriteTo(writer); // one line per row: pretty-printed input is written compact
-            }
-
-            writer.WriteStartObject("output");
-            item.Predictions[row].WriteFields(writer);
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-            writer.Flush();
-            Buffer.Write("\n"u8);
-            Rows++;
+            Buffer.Write(lines);
+            Rows += rows;
         }
-
-        public void Dispose() => writer.Dispose();
 
         public void Clear()
         {
             Buffer.ResetWrittenCount();
             Rows = 0;
+        }
+    }
+
+    /// <summary>Writes captured rows as JSON lines with a per-thread writer, returning one exact-size array per request.</summary>
+    private static class LineWriter
+    {
+        [ThreadStatic]
+        private static ArrayBufferWriter<byte>? buffer;
+
+        [ThreadStatic]
+        private static Utf8JsonWriter? writer;
+
+        public static byte[] Write(string slot, int version, DateTimeOffset time, PredictBody body,
+            IReadOnlyList<string> ids, IReadOnlyList<Prediction> predictions, int[]? picked)
+        {
+            var output = buffer ??= new ArrayBufferWriter<byte>(4096);
+            var json = writer ??= new Utf8JsonWriter(output, PredictResponse.WriterOptions);
+            output.ResetWrittenCount();
+            var versionText = version.ToString(CultureInfo.InvariantCulture);
+            for (var i = 0; i < (picked?.Length ?? predictions.Count); i++)
+            {
+                var row = picked?[i] ?? i;
+                json.Reset(output);
+                json.WriteStartObject();
+                json.WriteString("id", ids[row]);
+                json.WriteString("time", time.UtcDateTime);
+                json.WriteString("slot", slot);
+                json.WriteString("version", versionText);
+                json.WritePropertyName("inputs");
+                var raw = body.Row(row);
+                if (raw.IndexOfAny((byte)'\n', (byte)'\r') < 0)
+                {
+                    json.WriteRawValue(raw, skipInputValidation: true);
+                }
+                else
+                {
+                    using var document = JsonDocument.Parse(body.Utf8.Slice(body.Rows[row].Start, body.Rows[row].Length));
+                    document.RootElement.WriteTo(json); // one line per row: pretty-printed input is written compact
+                }
+
+                json.WriteStartObject("output");
+                predictions[row].WriteFields(json);
+                json.WriteEndObject();
+                json.WriteEndObject();
+                json.Flush();
+                output.Write("\n"u8);
+            }
+
+            var lines = output.WrittenSpan.ToArray();
+            if (output.Capacity > 1 << 20)
+            {
+                buffer = null; // a huge batch passed: do not keep its buffer on this thread
+                writer = null;
+            }
+
+            return lines;
         }
     }
 }

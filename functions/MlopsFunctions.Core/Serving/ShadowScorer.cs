@@ -74,9 +74,10 @@ public sealed partial class ShadowScorer(ModelCache cache, ILogger<ShadowScorer>
             var regression = staged.Schema.Task == MlTask.Regression;
             int agreed = 0;
             double absError = 0;
+            var shadows = staged.PredictAll(parsed!);
             for (var i = 0; i < rows; i++)
             {
-                var shadow = staged.Predict(parsed![i]);
+                var shadow = shadows[i];
                 if (regression)
                 {
                     absError += Math.Abs(shadow.Score - item.Answered[i].Score);

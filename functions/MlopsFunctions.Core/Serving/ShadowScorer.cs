@@ -18,6 +18,7 @@ public sealed partial class ShadowScorer(ModelCache cache, ILogger<ShadowScorer>
     private readonly Channel<ShadowItem> channel = Channel.CreateBounded<ShadowItem>(
         new BoundedChannelOptions(QueueCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
 
+    private readonly HashSet<(string Model, int Version)> reported = [];
     private long pending;
 
     /// <summary>Requests queued or being scored (tests wait for zero).</summary>
@@ -67,7 +68,7 @@ public sealed partial class ShadowScorer(ModelCache cache, ILogger<ShadowScorer>
             {
                 // The staged version reads different columns than the request carries: it could not have answered it.
                 item.Counters.ShadowFailed(rows);
-                LogCannotScore(logger, item.Model, item.Staged, problem.Message);
+                Report(item, problem.Message);
                 return;
             }
 
@@ -93,11 +94,20 @@ public sealed partial class ShadowScorer(ModelCache cache, ILogger<ShadowScorer>
         catch (ModelUnavailableException ex)
         {
             item.Counters.ShadowFailed(rows);
-            LogCannotScore(logger, item.Model, item.Staged, ex.Message);
+            Report(item, ex.Message);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Shadow scoring of {Model} v{Version} failed: {Reason}")]
+    /// <summary>Logs the first failure per staged version only (the counters keep the count): one consumer, so no lock.</summary>
+    private void Report(ShadowItem item, string reason)
+    {
+        if (reported.Add((item.Model, item.Staged)))
+        {
+            LogCannotScore(logger, item.Model, item.Staged, reason);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shadow scoring of {Model} v{Version} failed (further failures are only counted): {Reason}")]
     private static partial void LogCannotScore(ILogger logger, string model, int version, string reason);
 
     private sealed record ShadowItem(string Model, int Production, int Staged, PredictBody Body, IReadOnlyList<Prediction> Answered, VersionCounters Counters);

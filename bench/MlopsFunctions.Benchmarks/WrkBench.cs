@@ -128,6 +128,7 @@ internal static partial class WrkBench
             Console.WriteLine($"1,000-row batch, {name}: round trip p50 {times[times.Count / 2]:F2} ms, p90 {times[times.Count * 9 / 10]:F2} ms (40 sequential requests on loopback)");
         }
 
+        await InProcessCost.RunAsync(connection, "iris-capture");
         var summary = await http.GetFromJsonAsync<JsonElement>(new Uri("api/models/iris-capture", UriKind.Relative));
         Console.WriteLine($"capture counters of iris-capture: {summary.GetProperty("monitoring").GetProperty("versions")}");
         File.Delete(script);

@@ -48,6 +48,14 @@ param mlops {
   maxLineKilobytes: int
   @description('Most distinct values of a categorical column.')
   maxCategories: int
+  @description('Largest predict request body in bytes (bigger: 413).')
+  maxPredictBodyBytes: int
+  @description('Most rows per predict request (more: 413).')
+  maxPredictRows: int
+  @description('Seconds between appends of captured predictions to blobs.')
+  captureFlushSeconds: int
+  @description('Captured rows held in memory at most before new ones are dropped and counted.')
+  captureQueueRows: int
 } = {
   minRows: 20
   holdoutFraction: '0.2'
@@ -64,6 +72,10 @@ param mlops {
   maxColumns: 1000
   maxLineKilobytes: 1024
   maxCategories: 1000
+  maxPredictBodyBytes: 4194304
+  maxPredictRows: 10000
+  captureFlushSeconds: 2
+  captureQueueRows: 100000
 }
 
 @description('Durable task hub of the pipeline app\'s production slot; the serving app reads runs from it.')
@@ -244,6 +256,10 @@ var commonSettings = {
   Mlops__MaxColumns: string(mlops.maxColumns)
   Mlops__MaxLineKilobytes: string(mlops.maxLineKilobytes)
   Mlops__MaxCategories: string(mlops.maxCategories)
+  Mlops__MaxPredictBodyBytes: string(mlops.maxPredictBodyBytes)
+  Mlops__MaxPredictRows: string(mlops.maxPredictRows)
+  Mlops__CaptureFlushSeconds: string(mlops.captureFlushSeconds)
+  Mlops__CaptureQueueRows: string(mlops.captureQueueRows)
 }
 
 // The pipeline app: the data account is its host storage (blob trigger on incoming/, task hub) and its data

@@ -76,4 +76,20 @@ public sealed class MlopsOptions
     /// <summary>Which functions this host runs: all, serving or pipeline (see Hosting.HostRole, which reads it at start).</summary>
     [RegularExpression("(?i)all|serving|pipeline", ErrorMessage = "Mlops__Role must be all, serving or pipeline.")]
     public string Role { get; set; } = "all";
+
+    /// <summary>Largest predict request body; bigger ones get 413 before they are read.</summary>
+    [Range(1024, 256L * 1024 * 1024)]
+    public long MaxPredictBodyBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Most rows one predict request may carry; more get 413 while the body is read.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxPredictRows { get; set; } = 10_000;
+
+    /// <summary>How often captured predictions are appended to blobs (also when a buffer reaches 1 MiB).</summary>
+    [Range(0.1, 3600)]
+    public double CaptureFlushSeconds { get; set; } = 2;
+
+    /// <summary>Captured rows held in memory at most; beyond it rows are dropped and counted, never waited for.</summary>
+    [Range(1, 10_000_000)]
+    public int CaptureQueueRows { get; set; } = 100_000;
 }

@@ -49,6 +49,13 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<VersionDocuments>();
         services.AddSingleton<ModelCache>();
         services.AddSingleton<PredictionService>();
+        services.AddSingleton<SmokeTester>();
+        services.AddSingleton<ServingMonitor>();
+        services.AddHostedService<ServingMonitor.Flusher>();
+        services.AddSingleton<RequestCapture>();
+        services.AddHostedService(s => s.GetRequiredService<RequestCapture>());
+        services.AddSingleton<ShadowScorer>();
+        services.AddHostedService(s => s.GetRequiredService<ShadowScorer>());
         services.AddSingleton<PipelineStarter>();
         services.AddSingleton<RetrainScheduler>();
         services.AddSingleton<StorageHealth>();

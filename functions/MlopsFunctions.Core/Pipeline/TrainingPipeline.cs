@@ -144,6 +144,13 @@ public sealed partial class TrainingPipeline : TaskOrchestrator<RunRequest, Pipe
         run.Stage(Stages.Promoting);
         var promoted = await context.CallActivityAsync<PromoteOutcome>(nameof(PromoteModelActivity),
             new PromoteInput(input.Model, version, actor, $"promoted by run {input.RunId}", evaluation.Champion, input.RunId), Retry);
+        if (promoted.SmokeFailed)
+        {
+            await context.CallActivityAsync(nameof(DeclineModelActivity),
+                new SlotInput(input.Model, version, actor, promoted.Reason) { Status = VersionStatus.Failed }, Retry);
+            return new PipelineResult(input.Model, Outcomes.Failed, version, promoted.Reason, evaluation.Metric, evaluation.Value);
+        }
+
         if (!promoted.Promoted)
         {
             // Production moved (an operator swapped or rolled back) after the comparison: judge again, once.

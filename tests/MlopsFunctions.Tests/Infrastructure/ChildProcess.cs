@@ -25,6 +25,9 @@ public sealed class ChildProcess : IAsyncDisposable
         return process.ExitCode;
     }
 
+    /// <summary>The operating system's process id (benchmarks read its CPU time).</summary>
+    public int Id => process.Id;
+
     public static ChildProcess Start(string fileName, IEnumerable<string> args, IDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         var info = new ProcessStartInfo(fileName)

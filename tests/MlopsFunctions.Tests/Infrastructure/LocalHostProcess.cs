@@ -27,6 +27,9 @@ public sealed class LocalHostProcess : IAsyncDisposable
 
     public bool HasExited => process.HasExited;
 
+    /// <summary>The operating system's process id (benchmarks read its CPU time).</summary>
+    public int ProcessId => process.Id;
+
     /// <summary>Starts LocalHost with fresh keys; <paramref name="role"/> sets Mlops__Role (all, serving or pipeline), left unset when null.</summary>
     public static async Task<LocalHostProcess> StartAsync(
         string connectionString, string taskHub = "TestHub", string? role = null, IReadOnlyDictionary<string, string>? settings = null)

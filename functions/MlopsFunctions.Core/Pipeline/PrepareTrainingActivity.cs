@@ -23,6 +23,14 @@ public sealed partial class PrepareTrainingActivity(
     public override async Task<TrainingPlan> RunAsync(TaskActivityContext context, PrepareInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await RunCoreAsync(input).ConfigureAwait(false);
+        await runs.RecordTimingAsync(input.Request.Model, input.Request.RunId, Stages.Preparing, clock.Elapsed).ConfigureAwait(false);
+        return result;
+    }
+
+    private async Task<TrainingPlan> RunCoreAsync(PrepareInput input)
+    {
         var request = input.Request;
         var model = request.Model;
         var settings = options.Value;

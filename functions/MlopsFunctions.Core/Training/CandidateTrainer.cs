@@ -26,7 +26,10 @@ public sealed record TrainedCandidate(
     IReadOnlyDictionary<string, double> ValidationMetrics,
     long TrainRows,
     long ValidationRows,
-    double FitSeconds);
+    double FitSeconds)
+{
+    public DateTimeOffset FitStartedAt { get; init; }
+}
 
 /// <summary>
 /// Trains one candidate on the training rows (featurized once to a binary file on disk, then streamed through an
@@ -42,6 +45,7 @@ public static class CandidateTrainer
         var featurizer = new Featurizer(job.Schema);
         var train = ml.Data.LoadFromBinary(PreparedRows.Path(ml, job.Files, featurizer, job.Split, Split.Train, job.Limits));
         var estimator = FeaturePipeline.Build(ml, featurizer, job.Candidate, job.TrainRowsHint, job.Split.Seed, job.Threads);
+        var fitStarted = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var model = estimator.Fit(train);
         var fit = clock.Elapsed.TotalSeconds;
@@ -54,7 +58,10 @@ public static class CandidateTrainer
         using var stream = new MemoryStream();
         ml.Model.Save(model, train.Schema, stream);
         var bytes = stream.ToArray();
-        return new TrainedCandidate(bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)), schema, metrics, train.GetRowCount() ?? 0, outputs.Count, fit);
+        return new TrainedCandidate(bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)), schema, metrics, train.GetRowCount() ?? 0, outputs.Count, fit)
+        {
+            FitStartedAt = fitStarted,
+        };
     }
 
     private static List<string> ClassesOf(DataViewSchema output)

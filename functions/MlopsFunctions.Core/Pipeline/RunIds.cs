@@ -20,6 +20,9 @@ public static class RunIds
     public static string ForManual(string model, DateTimeOffset at) =>
         $"{model}.retrain.{at.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff", CultureInfo.InvariantCulture)}";
 
+    public static string ForReplay(string model, int version, DateTimeOffset at) =>
+        $"{model}.replay.v{version.ToString(CultureInfo.InvariantCulture)}.{at.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff", CultureInfo.InvariantCulture)}";
+
     public static string Attempt(string runId, int attempt) => $"{runId}.r{attempt.ToString(CultureInfo.InvariantCulture)}";
 
     public static string Prefix(string model) => model + ".";

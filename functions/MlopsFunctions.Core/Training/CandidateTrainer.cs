@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Compression;
 using System.Security.Cryptography;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -53,8 +54,35 @@ public static class CandidateTrainer
 
         using var stream = new MemoryStream();
         ml.Model.Save(model, train.Schema, stream);
-        var bytes = stream.ToArray();
+        var bytes = WithoutTimestamps(stream.ToArray());
         return new TrainedCandidate(bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)), schema, metrics, trainRows.Count, outputs.Count, fit);
+    }
+
+    /// <summary>The time every model zip entry carries, instead of the time it was saved.</summary>
+    public static readonly DateTimeOffset EntryTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>
+    /// ML.NET stamps each zip entry with the time of saving, so two trainings of the same model on the same data and
+    /// seed gave different bytes, and different SHA-256s in the registry, whenever they were saved in different
+    /// seconds. The same entries, in the same order, with a fixed time make the bytes a function of the model alone.
+    /// </summary>
+    internal static byte[] WithoutTimestamps(byte[] zip)
+    {
+        using var output = new MemoryStream();
+        using (var source = new ZipArchive(new MemoryStream(zip), ZipArchiveMode.Read))
+        using (var target = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var entry in source.Entries)
+            {
+                var copy = target.CreateEntry(entry.FullName, CompressionLevel.Optimal);
+                copy.LastWriteTime = EntryTime;
+                using var from = entry.Open();
+                using var to = copy.Open();
+                from.CopyTo(to);
+            }
+        }
+
+        return output.ToArray();
     }
 
     private static List<string> ClassesOf(DataViewSchema output)

@@ -188,6 +188,21 @@ public sealed class MetricCalculatorTests
     }
 
     [Fact]
+    public async Task A_model_that_scores_NaN_gets_a_metric_instead_of_hanging_the_evaluation()
+    {
+        var o = BinaryOutputs(50, 1, 10);
+        o.Score[3] = float.NaN;
+        o.Score[17] = float.NaN;
+
+        // Computed off the test thread: the failure this guards against is an endless loop.
+        var metrics = await Task.Run(() => MetricCalculator.Compute(o)).WaitAsync(TimeSpan.FromSeconds(10));
+        var replicate = await Task.Run(() => PairedBootstrap.Interval(o, o, new MetricInfo("AreaUnderRocCurve", true), 0.95, 1)).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.InRange(metrics["AreaUnderRocCurve"], 0, 1);
+        Assert.Equal((0.0, 0.0), (replicate.Lower, replicate.Upper));
+    }
+
+    [Fact]
     public void A_holdout_of_one_class_has_an_undefined_auc()
     {
         var o = new ModelOutputs(MlTask.Binary);

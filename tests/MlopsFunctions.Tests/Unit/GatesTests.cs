@@ -184,6 +184,8 @@ public sealed class GatesTests
         Assert.False(tiny.Passed);
         Assert.Contains("29 rows are too few to decide", tiny.Reason, StringComparison.Ordinal);
         Assert.False(noInterval.Passed);
+        Assert.DoesNotContain("too few", noInterval.Reason, StringComparison.Ordinal); // 40 rows are enough rows
+        Assert.Contains("no 95% interval could be computed", noInterval.Reason, StringComparison.Ordinal);
     }
 
     [Fact]

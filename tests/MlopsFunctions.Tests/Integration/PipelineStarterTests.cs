@@ -289,6 +289,40 @@ public sealed class PipelineStarterTests : IAsyncLifetime
         Assert.Empty(scheduled);
     }
 
+    [Fact]
+    public async Task A_manual_retrain_of_a_rejected_file_runs_that_file_and_bad_sources_are_refused()
+    {
+        var rejected = new BlobPath(BlobPath.Rejected, $"{model}/a.csv");
+        await blobs.UploadAsync(rejected, BinaryData.FromString(Csv(30)));
+        var runId = RunIds.ForManual(model, time.GetUtcNow());
+
+        var (result, problem) = await starter.StartRetrainAsync(client.Object, model, "manual", runId, "master", rejected.ToString());
+        var (_, elsewhere) = await starter.StartRetrainAsync(client.Object, model, "manual", runId + "x", "master", $"rejected/other-model/a.csv");
+        var (_, report) = await starter.StartRetrainAsync(client.Object, model, "manual", runId + "y", "master", $"rejected/{model}/a.csv.report.json");
+        var (_, absent) = await starter.StartRetrainAsync(client.Object, model, "manual", runId + "z", "master", $"rejected/{model}/nothing.csv");
+
+        Assert.Null(problem);
+        Assert.True(result!.Started, result.Message);
+        var request = Assert.Single(scheduled).Request;
+        Assert.Equal(("manual", "master", true), (request.Trigger, request.Actor, request.Force));
+        Assert.Equal([rejected.ToString()], request.Sources);
+        Assert.Equal((400, "invalid-source"), (elsewhere!.Status, elsewhere.Error));
+        Assert.Equal((400, "invalid-source"), (report!.Status, report.Error));
+        Assert.Equal((404, "source-not-found"), (absent!.Status, absent.Error));
+    }
+
+    [Fact]
+    public async Task A_retrain_without_a_spec_or_without_data_says_what_to_do()
+    {
+        var (_, noSpec) = await starter.StartRetrainAsync(client.Object, "nospec" + Guid.NewGuid().ToString("N")[..8], "manual", "x.retrain.1", "master");
+        var (_, noData) = await starter.StartRetrainAsync(client.Object, model, "manual", RunIds.ForManual(model, time.GetUtcNow()), "master");
+
+        Assert.Equal((404, "model-not-found"), (noSpec!.Status, noSpec.Error));
+        Assert.Equal((409, "no-data"), (noData!.Status, noData.Error));
+        Assert.Contains($"rejected/{model}/", noData.Message, StringComparison.Ordinal);
+        Assert.Empty(scheduled);
+    }
+
     // ---- The retrain timer ----
 
     private RetrainScheduler Scheduler() => new(registry, starter, new RetrainPolicy(registry, new TrainingWindows(registry, blobs, time)),

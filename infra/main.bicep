@@ -34,6 +34,12 @@ param mlops {
   validationFraction: string
   @description('Threads a trainer may use (0: all cores but one).')
   trainerThreads: int
+  @description('Where candidates train: auto, process or inprocess.')
+  trainerIsolation: string
+  @description('Training rows above which auto isolation trains in a child process.')
+  trainerProcessRows: int
+  @description('Managed heap limit of a trainer child process in MiB (0: none).')
+  trainerMemoryMegabytes: int
   @description('Largest CSV accepted, in MiB.')
   maxFileMegabytes: int
   @description('Most columns a CSV header may have.')
@@ -42,6 +48,14 @@ param mlops {
   maxLineKilobytes: int
   @description('Most distinct values of a categorical column.')
   maxCategories: int
+  @description('Largest predict request body in bytes (bigger: 413).')
+  maxPredictBodyBytes: int
+  @description('Most rows per predict request (more: 413).')
+  maxPredictRows: int
+  @description('Seconds between appends of captured predictions to blobs.')
+  captureFlushSeconds: int
+  @description('Captured rows held in memory at most before new ones are dropped and counted.')
+  captureQueueRows: int
 } = {
   minRows: 20
   holdoutFraction: '0.2'
@@ -51,10 +65,17 @@ param mlops {
   maxQueuePollingSeconds: 2
   validationFraction: '0.1'
   trainerThreads: 0
+  trainerIsolation: 'auto'
+  trainerProcessRows: 50000
+  trainerMemoryMegabytes: 0
   maxFileMegabytes: 2048
   maxColumns: 1000
   maxLineKilobytes: 1024
   maxCategories: 1000
+  maxPredictBodyBytes: 4194304
+  maxPredictRows: 10000
+  captureFlushSeconds: 2
+  captureQueueRows: 100000
 }
 
 @description('Durable task hub of the pipeline app\'s production slot; the serving app reads runs from it.')
@@ -228,10 +249,17 @@ var commonSettings = {
   Mlops__MaxQueuePollingSeconds: string(mlops.maxQueuePollingSeconds)
   Mlops__ValidationFraction: mlops.validationFraction
   Mlops__TrainerThreads: string(mlops.trainerThreads)
+  Mlops__TrainerIsolation: mlops.trainerIsolation
+  Mlops__TrainerProcessRows: string(mlops.trainerProcessRows)
+  Mlops__TrainerMemoryMegabytes: string(mlops.trainerMemoryMegabytes)
   Mlops__MaxFileMegabytes: string(mlops.maxFileMegabytes)
   Mlops__MaxColumns: string(mlops.maxColumns)
   Mlops__MaxLineKilobytes: string(mlops.maxLineKilobytes)
   Mlops__MaxCategories: string(mlops.maxCategories)
+  Mlops__MaxPredictBodyBytes: string(mlops.maxPredictBodyBytes)
+  Mlops__MaxPredictRows: string(mlops.maxPredictRows)
+  Mlops__CaptureFlushSeconds: string(mlops.captureFlushSeconds)
+  Mlops__CaptureQueueRows: string(mlops.captureQueueRows)
 }
 
 // The pipeline app: the data account is its host storage (blob trigger on incoming/, task hub) and its data

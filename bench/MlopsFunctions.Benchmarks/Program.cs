@@ -11,6 +11,17 @@ using MlopsFunctions.Core.Storage;
 using MlopsFunctions.Core.Training;
 using MlopsFunctions.Tests.Infrastructure;
 
+// Other modes: "wrk" (HTTP load vs a bare minimal API, see WrkBench and bench/wrk-predict.sh) and "serve-bare" (that API).
+if (args.FirstOrDefault() == "wrk")
+{
+    return await MlopsFunctions.Benchmarks.WrkBench.RunAsync(args[1..]);
+}
+
+if (args.FirstOrDefault() == "serve-bare")
+{
+    return await MlopsFunctions.Benchmarks.BareApi.RunAsync(args[1..]);
+}
+
 // Measures, in one run on this machine: (1) time from a CSV upload to the model serving in production, through
 // LocalHost on Azurite; (2) prediction cost over HTTP against the same model called in-process through ML.NET.
 //   dotnet run -c Release --project bench/MlopsFunctions.Benchmarks [-- uploads=5 predictions=2000]

@@ -26,6 +26,22 @@ public sealed class MlopsOptions
     /// <summary>The trainer's thread count: the setting, or all cores but one (at least one).</summary>
     public int EffectiveTrainerThreads() => TrainerThreads > 0 ? TrainerThreads : Math.Max(1, Environment.ProcessorCount - 1);
 
+    /// <summary>
+    /// Where candidates train: "process" (a low-priority child process), "inprocess", or "auto" (default): a child
+    /// process once a window holds more than <see cref="TrainerProcessRows"/> rows, where a trainer's memory and CPU
+    /// could hurt the predictions this host serves; in process below, where starting a process would cost more than it saves.
+    /// </summary>
+    [RegularExpression("^(auto|process|inprocess)$")]
+    public string TrainerIsolation { get; set; } = "auto";
+
+    /// <summary>Rows above which "auto" isolation trains in a child process.</summary>
+    [Range(0, long.MaxValue)]
+    public long TrainerProcessRows { get; set; } = 50_000;
+
+    /// <summary>Managed heap limit of a trainer child process, in MiB (0: none); over it the child fails, not the host.</summary>
+    [Range(0, 1024 * 1024)]
+    public int TrainerMemoryMegabytes { get; set; }
+
     /// <summary>Seed of the split and of every trainer, so a run on the same data gives the same model.</summary>
     public int Seed { get; set; } = 42;
 
@@ -60,4 +76,20 @@ public sealed class MlopsOptions
     /// <summary>Which functions this host runs: all, serving or pipeline (see Hosting.HostRole, which reads it at start).</summary>
     [RegularExpression("(?i)all|serving|pipeline", ErrorMessage = "Mlops__Role must be all, serving or pipeline.")]
     public string Role { get; set; } = "all";
+
+    /// <summary>Largest predict request body; bigger ones get 413 before they are read.</summary>
+    [Range(1024, 256L * 1024 * 1024)]
+    public long MaxPredictBodyBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Most rows one predict request may carry; more get 413 while the body is read.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxPredictRows { get; set; } = 10_000;
+
+    /// <summary>How often captured predictions are appended to blobs (also when a buffer reaches 1 MiB).</summary>
+    [Range(0.1, 3600)]
+    public double CaptureFlushSeconds { get; set; } = 2;
+
+    /// <summary>Captured rows held in memory at most; beyond it rows are dropped and counted, never waited for.</summary>
+    [Range(1, 10_000_000)]
+    public int CaptureQueueRows { get; set; } = 100_000;
 }

@@ -34,6 +34,7 @@ public static partial class DurableSidecar
         var storage = StorageConnection.FromConfiguration(builder.Configuration);
         var hub = builder.Configuration[TaskHubSetting] is { Length: > 0 } h ? h : DefaultTaskHub;
         var polling = builder.Configuration.GetSection(MlopsOptions.Section).Get<MlopsOptions>()?.MaxQueuePollingSeconds ?? 2;
+        var recovery = TimeSpan.FromSeconds(builder.Configuration.GetSection(LocalHostOptions.Section).Get<LocalHostOptions>()?.RecoverySeconds ?? 20);
 
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
@@ -48,10 +49,23 @@ public static partial class DurableSidecar
                 : new StorageAccountClientProvider(storage.BlobServiceUri!, storage.QueueServiceUri!, storage.TableServiceUri!, storage.Credential!),
             MaxQueuePollingInterval = TimeSpan.FromSeconds(polling),
             PartitionCount = 1,
+
+            // Crash recovery: messages a killed process had taken become visible again after this long (5 minutes by
+            // default, measured: a killed run resumed after 308 s). Running activities keep theirs hidden by renewal
+            // (RenewingOrchestrationService), so a short timeout never runs an activity twice while it is alive.
+            ControlQueueVisibilityTimeout = recovery,
+            WorkItemQueueVisibilityTimeout = recovery,
+
+            // The table partition manager lets a restarted LocalHost (same worker id: machine and hub) take its partition
+            // back at once instead of waiting out the old process's blob lease.
+            UseTablePartitionManagement = true,
+            WorkerId = $"{Environment.MachineName}-{hub}",
             LoggerFactory = services.GetRequiredService<ILoggerFactory>(),
         }));
-        builder.Services.AddSingleton<IOrchestrationService>(s => s.GetRequiredService<AzureStorageOrchestrationService>());
-        builder.Services.AddSingleton<IOrchestrationServiceClient>(s => s.GetRequiredService<AzureStorageOrchestrationService>());
+        builder.Services.AddSingleton(services => new RenewingOrchestrationService(
+            services.GetRequiredService<AzureStorageOrchestrationService>(), recovery / 4, services.GetRequiredService<ILogger<RenewingOrchestrationService>>()));
+        builder.Services.AddSingleton<IOrchestrationService>(s => s.GetRequiredService<RenewingOrchestrationService>());
+        builder.Services.AddSingleton<IOrchestrationServiceClient>(s => s.GetRequiredService<RenewingOrchestrationService>());
         builder.Services.AddOptions<TaskHubGrpcServerOptions>().Configure(options =>
             options.Mode = runsTasks ? TaskHubGrpcServerMode.ApiServerAndDispatcher : TaskHubGrpcServerMode.ApiServerOnly);
         builder.Services.AddSingleton<TaskHubGrpcServer>();

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Abstractions;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Azure.Functions.Worker;
 
 namespace MlopsFunctions.LocalHost;
@@ -8,6 +9,9 @@ namespace MlopsFunctions.LocalHost;
 public static class HttpFunctionEndpoints
 {
     public const string RoutePrefix = "/api/";
+
+    // Results only read the HTTP context; one descriptor spares a Guid and a dictionary per request.
+    private static readonly ActionDescriptor NoAction = new();
 
     public static void MapHttpFunctions(this WebApplication app, IEnumerable<FunctionDescriptor> functions)
     {
@@ -31,17 +35,10 @@ public static class HttpFunctionEndpoints
             var methods = (http.Methods ?? ["get", "post"]).Select(m => m.ToUpperInvariant()).ToArray();
             app.MapMethods(RoutePrefix + http.Route, methods, async context =>
                 {
-                    var values = new Dictionary<string, object?>(StringComparer.Ordinal);
-                    foreach (var (key, value) in context.Request.RouteValues)
-                    {
-                        values[key] = value?.ToString();
-                    }
-
-                    values["request"] = context.Request;
-                    var result = (IActionResult?)await FunctionInvoker.InvokeAsync(function, context.RequestServices, values, context.RequestAborted);
+                    var result = (IActionResult?)await FunctionInvoker.InvokeHttpAsync(function, context);
                     if (result is not null)
                     {
-                        await result.ExecuteResultAsync(new ActionContext(context, context.GetRouteData(), new ActionDescriptor()));
+                        await result.ExecuteResultAsync(new ActionContext(context, new RouteData(context.Request.RouteValues), NoAction));
                     }
                 })
                 .WithName(function.Name)

@@ -11,6 +11,11 @@ using MlopsFunctions.LocalHost;
 // (DESIGN.md section 2), for machines where Azure Functions Core Tools cannot be installed.
 // Kestrel gets explicit endpoints (the public HTTP/1.1 one and the sidecar's h2c port), so the public URLs are
 // taken out of the arguments and environment before the host reads them, instead of being overridden later.
+if (MlopsFunctions.Core.Training.TrainerProcess.TryRunChild(args, out var trainerExit))
+{
+    return trainerExit; // this process is a trainer child of a host (see TrainerProcess)
+}
+
 var (urls, hostArgs) = PublicUrls.Take(args);
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = hostArgs, ContentRootPath = AppContext.BaseDirectory });
 if (string.IsNullOrWhiteSpace(builder.Configuration["AzureWebJobsStorage"]) &&

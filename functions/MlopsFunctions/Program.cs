@@ -5,6 +5,12 @@ using Microsoft.Extensions.Hosting;
 using MlopsFunctions.Core;
 using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Pipeline;
+using MlopsFunctions.Core.Training;
+
+if (TrainerProcess.TryRunChild(args, out var trainerExit))
+{
+    return trainerExit; // this process is a trainer child of the worker (see TrainerProcess)
+}
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
@@ -20,3 +26,4 @@ if (HostRole.FromConfiguration(builder.Configuration).Runs(HostRole.DurableTasks
 }
 
 builder.Build().Run();
+return 0;

@@ -228,7 +228,7 @@ internal sealed class ColumnAccumulator
     /// <summary>The column's profile, for a role and the kind decided for it.</summary>
     public ColumnProfile ToProfile(string role, string kind)
     {
-        var numeric = kind is "numeric" || (kind is "label" && NumericCount > 0 && NumericCount == Present);
+        var numeric = kind is "numeric";
         var profile = new ColumnProfile
         {
             Name = Name,

@@ -121,13 +121,20 @@ public sealed record EvaluationOutcome(
 
 public sealed record RegisterInput(TrainingPlan Plan, CandidateOutcome Chosen, IReadOnlyList<CandidateOutcome> Candidates, EvaluationOutcome Evaluation, string Status, string Reason);
 
-public sealed record SlotInput(string Model, int Version, string Actor, string Reason, string? RunId = null, string? Stage = null);
+public sealed record SlotInput(string Model, int Version, string Actor, string Reason, string? RunId = null, string? Stage = null)
+{
+    /// <summary>The status a declined version gets: declined (default) or failed.</summary>
+    public string? Status { get; init; }
+}
 
 /// <summary>Promote a version, but only while production is still the champion it was compared with.</summary>
 public sealed record PromoteInput(string Model, int Version, string Actor, string Reason, int? ExpectedProduction, string? RunId = null);
 
-/// <summary>What promotion did: swapped, or found production changed since the evaluation.</summary>
-public sealed record PromoteOutcome(bool Promoted, int? Production, string Reason);
+/// <summary>What promotion did: swapped, found production changed since the evaluation, or the staged model failed its smoke test.</summary>
+public sealed record PromoteOutcome(bool Promoted, int? Production, string Reason)
+{
+    public bool SmokeFailed { get; init; }
+}
 
 public sealed record StatusInput(string Model, int Version, string Status, string Reason);
 

@@ -7,19 +7,32 @@ using NCrontab;
 namespace MlopsFunctions.Core.Pipeline;
 
 /// <summary>
-/// Starts a retrain for every model whose retrainSchedule had an occurrence since its last scheduled run (kept in the
+/// On every tick of the timer: expires datasets past their model's retention, and starts a retrain for every model whose retrainSchedule had an occurrence since its last scheduled run (kept in the
 /// registry, so occurrences missed while the host was down run once at the next tick). A retrain that would repeat
 /// training already done (same window, same spec) is recorded as skipped with the reason. One model's failure does
 /// not stop the others. The run id is the occurrence, so two timers (or two instances) start it once.
 /// </summary>
 public sealed partial class RetrainScheduler(
-    ModelRegistry registry, PipelineStarter starter, RetrainPolicy policy, IOptions<MlopsOptions> options, ILogger<RetrainScheduler> logger)
+    ModelRegistry registry, PipelineStarter starter, RetrainPolicy policy, DatasetRetention retention, IOptions<MlopsOptions> options,
+    ILogger<RetrainScheduler> logger)
 {
     public async Task<IReadOnlyList<StartResult>> StartDueAsync(DurableTaskClient client, DateTimeOffset now, CancellationToken ct = default)
     {
         var started = new List<StartResult>();
         foreach (var model in await registry.ListModelsAsync(ct).ConfigureAwait(false))
         {
+            if (model.Spec?.Retention is not null)
+            {
+                try
+                {
+                    await retention.ExpireAsync(model.Name, model.Spec, ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogFailed(logger, ex, model.Name);
+                }
+            }
+
             if (model.Spec?.RetrainSchedule is not { } expression ||
                 CrontabSchedule.TryParse(expression, new CrontabSchedule.ParseOptions { IncludingSeconds = true }) is not { } schedule)
             {
@@ -71,7 +84,7 @@ public sealed partial class RetrainScheduler(
         return result;
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Scheduled retrain of {Model} failed; the other models go on")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "The timer's work on {Model} failed; the other models go on")]
     private static partial void LogFailed(ILogger logger, Exception exception, string model);
 }
 
@@ -81,13 +94,13 @@ public sealed class RetrainPolicy(ModelRegistry registry, TrainingWindows window
     public async Task<string?> WhyUnchangedAsync(string model, ModelSpec spec, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var window = await windows.ResolveAsync(model, spec, [], ct).ConfigureAwait(false);
-        if (window.Datasets.Count == 0)
+        var window = await windows.SelectAsync(model, spec, [], ct).ConfigureAwait(false);
+        if (window.Count == 0)
         {
             return $"no accepted data in the window ({spec.Window})";
         }
 
-        var hashes = window.Datasets.Select(d => d.Sha256).Order(StringComparer.Ordinal).ToList();
+        var hashes = window.Select(d => d.Sha256).Order(StringComparer.Ordinal).ToList();
         var specSha = PrepareTrainingActivity.SpecSha256(spec);
         foreach (var version in await registry.ListVersionsAsync(model, ct).ConfigureAwait(false))
         {

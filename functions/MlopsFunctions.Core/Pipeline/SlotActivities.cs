@@ -23,9 +23,10 @@ public sealed class StageModelActivity(ModelRegistry registry, ModelCache cache,
 
 /// <summary>
 /// Swaps the staged candidate into production, but only while production is still the champion it was compared
-/// with; retried attempts do not swap twice.
+/// with, and only once the staged model loads from its blob (hash verified) and scores its sample rows (the smoke
+/// test). Retried attempts do not swap twice.
 /// </summary>
-public sealed class PromoteModelActivity(ModelRegistry registry, ModelCache cache, RunStore runs) : TaskActivity<PromoteInput, PromoteOutcome>
+public sealed class PromoteModelActivity(ModelRegistry registry, ModelCache cache, RunStore runs, SmokeTester smoke) : TaskActivity<PromoteInput, PromoteOutcome>
 {
     public override async Task<PromoteOutcome> RunAsync(TaskActivityContext context, PromoteInput input)
     {
@@ -47,6 +48,14 @@ public sealed class PromoteModelActivity(ModelRegistry registry, ModelCache cach
                 $"production changed from {Name(input.ExpectedProduction)} to {Name(slots.Production)} since the evaluation");
         }
 
+        // A version that cannot load or predict never reaches production; the event says why.
+        var test = await smoke.TestAndRecordAsync(input.Model, input.Version, input.Actor, warmCache: false).ConfigureAwait(false);
+        if (!test.Passed)
+        {
+            return new PromoteOutcome(false, slots.Production,
+                $"v{input.Version} failed its smoke test: {test.Reason} Production keeps {Name(slots.Production)}.") { SmokeFailed = true };
+        }
+
         slots = await registry.SwapAsync(input.Model, input.Actor, input.Reason, expectedStaging: input.Version).ConfigureAwait(false);
         cache.InvalidateSlots(input.Model);
         return new PromoteOutcome(true, slots.Production, input.Reason);
@@ -55,13 +64,13 @@ public sealed class PromoteModelActivity(ModelRegistry registry, ModelCache cach
     private static string Name(int? version) => version is { } v ? $"v{v}" : "none";
 }
 
-/// <summary>Marks a candidate declined (rejected by an operator, not approved in time, or overtaken) and takes it out of staging.</summary>
+/// <summary>Marks a candidate declined (rejected by an operator, not approved in time, or overtaken), or failed, and takes it out of staging.</summary>
 public sealed class DeclineModelActivity(ModelRegistry registry, ModelCache cache) : TaskActivity<SlotInput, SlotState>
 {
     public override async Task<SlotState> RunAsync(TaskActivityContext context, SlotInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        await VersionStatusWriter.SetAsync(registry, input.Model, input.Version, VersionStatus.Declined, input.Reason).ConfigureAwait(false);
+        await VersionStatusWriter.SetAsync(registry, input.Model, input.Version, input.Status ?? VersionStatus.Declined, input.Reason).ConfigureAwait(false);
         var slots = await registry.UnstageAsync(input.Model, input.Version, input.Actor, input.Reason).ConfigureAwait(false);
         cache.InvalidateSlots(input.Model);
         return slots;

@@ -10,9 +10,10 @@ using MlopsFunctions.Core.Training;
 namespace MlopsFunctions.Core.Pipeline;
 
 /// <summary>
-/// Trains one candidate of a run on local copies of the window's datasets and stores it beside the version. A
-/// candidate whose training fails is reported with its error, not thrown: one bad trainer does not fail the run.
-/// Storage failures are thrown, so the durable retry policy tries again.
+/// Trains one candidate of a run on local copies of the window's datasets (in a child process for large windows, see
+/// <see cref="TrainerProcess"/>) and stores it beside the version. A candidate whose training fails is reported with
+/// its error, not thrown: one bad trainer does not fail the run. Storage failures and a trainer process that died are
+/// thrown, so the durable retry policy tries again.
 /// </summary>
 public sealed partial class TrainCandidateActivity(
     BlobStore blobs, DatasetFiles files, RunStore runs, IOptions<MlopsOptions> options, ILogger<TrainCandidateActivity> logger)
@@ -36,8 +37,9 @@ public sealed partial class TrainCandidateActivity(
         CandidateOutcome outcome;
         try
         {
-            var trained = CandidateTrainer.Train(new TrainingJob(local, schema, candidate, plan.Split, plan.TrainRowsHint,
-                settings.EffectiveTrainerThreads(), CsvLimits.From(settings)));
+            var job = new TrainingJob(local, schema, candidate, plan.Split, plan.TrainRowsHint, settings.EffectiveTrainerThreads(), CsvLimits.From(settings));
+            var isolate = settings.TrainerIsolation == "process" || (settings.TrainerIsolation == "auto" && plan.TrainRowsHint > settings.TrainerProcessRows);
+            var trained = isolate ? await TrainerProcess.TrainAsync(job, settings.TrainerMemoryMegabytes).ConfigureAwait(false) : CandidateTrainer.Train(job);
             var folder = $"candidates/{candidate.Name}";
             var modelBlob = BlobPath.ModelFile(plan.Model, plan.Version!.Value, folder + ".zip");
             var schemaBlob = BlobPath.ModelFile(plan.Model, plan.Version.Value, folder + ".schema.json");
@@ -50,8 +52,13 @@ public sealed partial class TrainCandidateActivity(
                 modelBlob.ToString(), trained.Sha256, schemaBlob.ToString());
             LogTrained(logger, plan.Model, plan.Version.Value, candidate.Name, trained.TrainRows, trained.FitSeconds, metric, value);
         }
+        catch (TrainerDiedException ex)
+        {
+            LogTrainerDied(logger, plan.Model, candidate.Name, ex.Message);
+            throw; // the durable retry policy trains it again in a new process
+        }
 #pragma warning disable CA1031 // A trainer's failure is this candidate's result, reported to the run; storage errors are not caught here.
-        catch (Exception ex) when (ex is not OutOfMemoryException and not Azure.RequestFailedException and not OperationCanceledException)
+        catch (Exception ex) when (ex is not (OutOfMemoryException or Azure.RequestFailedException or OperationCanceledException or TrainerDiedException))
 #pragma warning restore CA1031
         {
             LogFailed(logger, ex, plan.Model, candidate.Name);
@@ -71,6 +78,9 @@ public sealed partial class TrainCandidateActivity(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Trained {Model} v{Version} candidate {Candidate} on {Rows} rows in {FitSeconds:0.00} s: {Metric} = {Value} on validation rows")]
     private static partial void LogTrained(ILogger logger, string model, int version, string candidate, long rows, double fitSeconds, string metric, double? value);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Candidate {Candidate} of {Model}: {Reason}; the activity fails and is retried")]
+    private static partial void LogTrainerDied(ILogger logger, string model, string candidate, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Candidate {Candidate} of {Model} failed to train")]
     private static partial void LogFailed(ILogger logger, Exception exception, string model, string candidate);

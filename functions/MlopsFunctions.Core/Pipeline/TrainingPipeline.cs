@@ -144,6 +144,13 @@ public sealed partial class TrainingPipeline : TaskOrchestrator<RunRequest, Pipe
         run.Stage(Stages.Promoting);
         var promoted = await context.CallActivityAsync<PromoteOutcome>(nameof(PromoteModelActivity),
             new PromoteInput(input.Model, version, actor, $"promoted by run {input.RunId}", evaluation.Champion, input.RunId), Retry);
+        if (promoted.SmokeFailed)
+        {
+            await context.CallActivityAsync(nameof(DeclineModelActivity),
+                new SlotInput(input.Model, version, actor, promoted.Reason) { Status = VersionStatus.Failed }, Retry);
+            return new PipelineResult(input.Model, Outcomes.Failed, version, promoted.Reason, evaluation.Metric, evaluation.Value);
+        }
+
         if (!promoted.Promoted)
         {
             // Production moved (an operator swapped or rolled back) after the comparison: judge again, once.
@@ -173,19 +180,31 @@ public sealed partial class TrainingPipeline : TaskOrchestrator<RunRequest, Pipe
     {
         var total = plan.Candidates.Count;
         var outcomes = new List<CandidateOutcome>(total);
-        var running = new List<Task<CandidateOutcome>>();
+        var running = new Dictionary<Task<CandidateOutcome>, Training.Candidate>();
         var queue = new Queue<Training.Candidate>(plan.Candidates);
         run.Stage(Stages.Training, 0, total);
         while (queue.Count > 0 || running.Count > 0)
         {
             while (queue.Count > 0 && running.Count < MaxParallelCandidates)
             {
-                running.Add(context.CallActivityAsync<CandidateOutcome>(nameof(TrainCandidateActivity), new CandidateInput(plan, queue.Dequeue()), Retry));
+                var candidate = queue.Dequeue();
+                running[context.CallActivityAsync<CandidateOutcome>(nameof(TrainCandidateActivity), new CandidateInput(plan, candidate), Retry)] = candidate;
             }
 
-            var done = await Task.WhenAny(running);
+            var done = await Task.WhenAny(running.Keys);
+            var trained = running[done];
             running.Remove(done);
-            outcomes.Add(await done);
+            try
+            {
+                outcomes.Add(await done);
+            }
+            catch (TaskFailedException ex)
+            {
+                // Its retries are spent (e.g. the trainer process kept dying): this candidate failed, the run goes on.
+                outcomes.Add(new CandidateOutcome(new CandidateResult(trained.Name, trained.Trainer, trained.Parameters, null, null, 0, 0, 0, 0,
+                    ex.FailureDetails.ErrorMessage), null, null, null));
+            }
+
             run.Stage(Stages.Training, outcomes.Count, total);
         }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using MlopsFunctions.Core.Data;
 using MlopsFunctions.Core.Registry;
 using MlopsFunctions.Core.Storage;
@@ -6,11 +7,13 @@ namespace MlopsFunctions.Core.Pipeline;
 
 /// <summary>
 /// Resolves a spec's training window to the accepted datasets it covers (oldest first), the schema they are
-/// trained with (the newest file's types, categories of all of them) and their profile.
+/// trained with (the newest file's types, categories of all of them), the rows each contributes once duplicates
+/// across files are dropped, and the profile of exactly those rows.
 /// </summary>
-public sealed class TrainingWindows(ModelRegistry registry, BlobStore blobs, TimeProvider time)
+public sealed class TrainingWindows(ModelRegistry registry, BlobStore blobs, DatasetFiles files, IOptions<MlopsOptions> options, TimeProvider time)
 {
-    public async Task<WindowData> ResolveAsync(string model, ModelSpec spec, IReadOnlyList<DatasetRef> accepted, CancellationToken ct = default)
+    /// <summary>The window's datasets, oldest first: cheap (the catalog only), for deciding whether anything changed.</summary>
+    public async Task<List<DatasetRef>> SelectAsync(string model, ModelSpec spec, IReadOnlyList<DatasetRef> accepted, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(accepted);
@@ -30,6 +33,13 @@ public sealed class TrainingWindows(ModelRegistry registry, BlobStore blobs, Tim
             datasets.Add(dataset);
         }
 
+        return datasets;
+    }
+
+    /// <summary>The window with its schema, profile and rows per dataset (one streaming pass when it has several files).</summary>
+    public async Task<WindowData> ResolveAsync(string model, ModelSpec spec, IReadOnlyList<DatasetRef> accepted, CancellationToken ct = default)
+    {
+        var datasets = await SelectAsync(model, spec, accepted, ct).ConfigureAwait(false);
         if (datasets.Count == 0)
         {
             return new WindowData([], [], 0, null!, null!);
@@ -41,9 +51,24 @@ public sealed class TrainingWindows(ModelRegistry registry, BlobStore blobs, Tim
             schemas.Add(await blobs.ReadJsonAsync<DatasetSchema>(BlobPath.Parse(dataset.Schema), ct: ct).ConfigureAwait(false));
         }
 
-        var profile = await blobs.ReadJsonAsync<DataProfile>(BlobPath.Parse(datasets[^1].Profile), ct: ct).ConfigureAwait(false);
-        var uses = datasets.Select(d => new DatasetUse(d.Dataset, d.Sha256, d.UsableRows)).ToList();
-        return new WindowData(datasets, uses, datasets.Sum(d => d.UsableRows), SchemaMerge.Merge(schemas), profile);
+        var schema = SchemaMerge.Merge(schemas);
+        if (datasets.Count == 1)
+        {
+            var only = datasets[0];
+            var profile = await blobs.ReadJsonAsync<DataProfile>(BlobPath.Parse(only.Profile), ct: ct).ConfigureAwait(false);
+            return new WindowData(datasets, [new DatasetUse(only.Dataset, only.Sha256, only.UsableRows)], only.UsableRows, schema, profile);
+        }
+
+        var local = new List<string>();
+        foreach (var dataset in datasets)
+        {
+            local.Add(await files.GetAsync(dataset.Dataset, dataset.Sha256, ct).ConfigureAwait(false));
+        }
+
+        var settings = options.Value;
+        var (rows, windowProfile) = WindowProfiler.Scan(local, schema, CsvLimits.From(settings), settings.Seed);
+        var uses = datasets.Select((d, i) => new DatasetUse(d.Dataset, d.Sha256, rows[i])).ToList();
+        return new WindowData(datasets, uses, rows.Sum(), schema, windowProfile);
     }
 
     private async Task<List<DatasetRef>> WithinDaysAsync(string model, int days, CancellationToken ct)

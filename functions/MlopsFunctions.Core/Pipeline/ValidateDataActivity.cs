@@ -14,7 +14,7 @@ namespace MlopsFunctions.Core.Pipeline;
 /// what to fix. Nothing is ever loaded whole into memory.
 /// </summary>
 public sealed partial class ValidateDataActivity(
-    BlobStore blobs, ModelRegistry registry, RunStore runs, IOptions<MlopsOptions> options, ILogger<ValidateDataActivity> logger)
+    BlobStore blobs, ModelRegistry registry, RunStore runs, IOptions<MlopsOptions> options, TimeProvider time, ILogger<ValidateDataActivity> logger)
     : TaskActivity<ValidateInput, ValidationOutcome>
 {
     public override async Task<ValidationOutcome> RunAsync(TaskActivityContext context, ValidateInput input)
@@ -82,7 +82,7 @@ public sealed partial class ValidateDataActivity(
         await blobs.UploadJsonAsync(schemaPath, report.Schema).ConfigureAwait(false);
         await blobs.UploadJsonAsync(reportPath, report with { Profile = profilePath.ToString() }).ConfigureAwait(false);
         await registry.AddDatasetAsync(input.Model, new DatasetRecord(
-            dataset.ToString(), sha, input.Source, DateTimeOffset.UtcNow, report.Rows, report.UsableRows, report.Bytes,
+            dataset.ToString(), sha, input.Source, time.GetUtcNow(), report.Rows, report.UsableRows, report.Bytes,
             reportPath.ToString(), profilePath.ToString(), schemaPath.ToString(), input.RunId)).ConfigureAwait(false);
         await runs.UpdateAsync(input.Model, input.RunId, r => r with { Reports = [.. r.Reports ?? [], reportPath.ToString()] }).ConfigureAwait(false);
         LogAccepted(logger, input.Model, input.Source, report.UsableRows, report.Warnings.Count);

@@ -209,6 +209,48 @@ public sealed class ModelRegistry(TableServiceClient service)
         return list;
     }
 
+    /// <summary>Appends an event that changes no slot (a dataset expired, a drift alarm...), so the history tells it too.</summary>
+    public async Task RecordEventAsync(string model, RegistryEvent evt, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(evt);
+        var row = new TableEntity(model, EventKey(evt.At));
+        TableJson.Write(row, evt);
+        await table.AddEntityAsync(row, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>What serving needs of a model, in one partition query: its slot pointers and its spec (null when undefined).</summary>
+    public async Task<(SlotState Slots, ModelSpec? Spec)> GetServingStateAsync(string model, CancellationToken ct = default)
+    {
+        var slots = SlotState.Empty;
+        ModelSpec? spec = null;
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {model} and (RowKey eq {SpecRow} or RowKey eq {SlotsRow})");
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: ct).ConfigureAwait(false))
+        {
+            if (row.RowKey == SlotsRow)
+            {
+                slots = ToSlots(row);
+            }
+            else
+            {
+                spec = TableJson.Read<ModelSpec>(row);
+            }
+        }
+
+        return (slots, spec);
+    }
+
+    /// <summary>
+    /// Appends an event that moves no slot (a failed smoke test); it records the slots as they are, so the history
+    /// still reads as a sequence of production states.
+    /// </summary>
+    public async Task RecordEventAsync(string model, string kind, int? version, string actor, string reason, CancellationToken ct = default)
+    {
+        var slots = await GetSlotsAsync(model, ct).ConfigureAwait(false);
+        var now = DateTimeOffset.UtcNow;
+        var evt = new RegistryEvent(kind, version, slots.Production, slots.Production, slots.Staging, slots.Staging, actor, reason, now);
+        await RecordEventAsync(model, evt, ct).ConfigureAwait(false);
+    }
+
     public async Task<SlotState> GetSlotsAsync(string model, CancellationToken ct = default)
     {
         var row = await FindAsync(model, SlotsRow, ct).ConfigureAwait(false);
@@ -245,12 +287,18 @@ public sealed class ModelRegistry(TableServiceClient service)
         }, ct);
 
     /// <summary>Production goes back to the version it had before the last swap.</summary>
-    public Task<SlotState> RollbackAsync(string model, string actor, string reason, CancellationToken ct = default) =>
+    /// <param name="expectedTarget">When set, the rollback happens only if it would restore this version (the one a smoke test checked).</param>
+    public Task<SlotState> RollbackAsync(string model, string actor, string reason, int? expectedTarget = null, CancellationToken ct = default) =>
         ChangeSlotsAsync(model, "rollback", null, actor, reason, s =>
         {
             if (s.History.Count == 0)
             {
                 throw new RegistryConflictException($"Model '{model}' has no earlier production version to roll back to.");
+            }
+
+            if (expectedTarget is not null && s.History[^1] != expectedTarget)
+            {
+                throw new RegistryConflictException($"The slots of '{model}' changed: a rollback would now restore v{s.History[^1]}, not v{expectedTarget}.");
             }
 
             return s with { Production = s.History[^1], History = s.History.Take(s.History.Count - 1).ToList() };
@@ -281,7 +329,7 @@ public sealed class ModelRegistry(TableServiceClient service)
             ["UpdatedAt"] = now,
         };
         var evt = new RegistryEvent(kind, version ?? after.Production, before.Production, after.Production, before.Staging, after.Staging, actor, reason, now);
-        var eventRow = new TableEntity(model, $"{EventPrefix}{now.UtcTicks:D19}-{Guid.NewGuid():N}");
+        var eventRow = new TableEntity(model, EventKey(now));
         TableJson.Write(eventRow, evt);
         TableTransactionAction[] actions =
         [
@@ -328,6 +376,8 @@ public sealed class ModelRegistry(TableServiceClient service)
         TableJson.Write(entity, version);
         return entity;
     }
+
+    private static string EventKey(DateTimeOffset at) => $"{EventPrefix}{at.UtcTicks:D19}-{Guid.NewGuid():N}";
 
     private static string VersionKey(int version) => $"{VersionPrefix}{version:D6}";
 

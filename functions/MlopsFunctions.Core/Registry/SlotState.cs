@@ -22,6 +22,18 @@ public static class Slots
     public static bool IsValid(string? slot) => slot is Production or Staging;
 }
 
+/// <summary>Contract names of registry event kinds; the first four move slots, the others only record.</summary>
+public static class EventKinds
+{
+    public const string Stage = "stage";
+    public const string Swap = "swap";
+    public const string Rollback = "rollback";
+    public const string Unstage = "unstage";
+    public const string SmokeTestFailed = "smoke-test-failed";
+
+    public static bool MovesSlots(string kind) => kind is Stage or Swap or Rollback or Unstage;
+}
+
 /// <summary>An append-only registry event: who moved which version where, why and when.</summary>
 public sealed record RegistryEvent(
     string Kind,

@@ -7,8 +7,9 @@ public readonly record struct BlobPath(string Container, string Name)
     public const string Datasets = "datasets";
     public const string Rejected = "rejected";
     public const string Models = "models";
+    public const string Captured = "captured";
 
-    public static readonly IReadOnlyList<string> Containers = [Incoming, Datasets, Rejected, Models];
+    public static readonly IReadOnlyList<string> Containers = [Incoming, Datasets, Rejected, Models, Captured];
 
     public static BlobPath Parse(string path)
     {

@@ -30,8 +30,9 @@ public sealed record TrainedCandidate(
     double FitSeconds);
 
 /// <summary>
-/// Trains one candidate on the training rows (streamed from disk through an IDataView, several passes as the
-/// trainer needs) and scores it on the validation rows, which choose between candidates so the holdout stays unbiased.
+/// Trains one candidate on the training rows (featurized once to a binary file on disk, then streamed through an
+/// IDataView for as many passes as the trainer needs) and scores it on the validation rows, which choose between
+/// candidates so the holdout stays unbiased.
 /// </summary>
 public static class CandidateTrainer
 {
@@ -40,22 +41,21 @@ public static class CandidateTrainer
         ArgumentNullException.ThrowIfNull(job);
         var ml = new MLContext(job.Split.Seed);
         var featurizer = new Featurizer(job.Schema);
-        var trainRows = new TrainingRows(job.Files, featurizer, job.Split, Split.Train, job.Limits);
-        var train = ModelRow.ToDataView(ml, trainRows, featurizer);
+        var train = ml.Data.LoadFromBinary(PreparedRows.Path(ml, job.Files, featurizer, job.Split, Split.Train, job.Limits));
         var estimator = FeaturePipeline.Build(ml, featurizer, job.Candidate, job.TrainRowsHint, job.Split.Seed, job.Threads);
         var clock = Stopwatch.StartNew();
         var model = estimator.Fit(train);
         var fit = clock.Elapsed.TotalSeconds;
 
         var schema = job.Schema.Task == MlTask.Multiclass ? job.Schema with { Classes = ClassesOf(model.GetOutputSchema(train.Schema)) } : job.Schema;
-        var validation = ModelRow.ToDataView(ml, new TrainingRows(job.Files, featurizer, job.Split, Split.Validation, job.Limits), featurizer);
+        var validation = ml.Data.LoadFromBinary(PreparedRows.Path(ml, job.Files, featurizer, job.Split, Split.Validation, job.Limits));
         var outputs = ModelOutputs.Collect(model, validation, schema);
         var metrics = outputs.Count > 0 ? MetricCalculator.Compute(outputs) : new Dictionary<string, double>();
 
         using var stream = new MemoryStream();
         ml.Model.Save(model, train.Schema, stream);
         var bytes = WithoutTimestamps(stream.ToArray());
-        return new TrainedCandidate(bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)), schema, metrics, trainRows.Count, outputs.Count, fit);
+        return new TrainedCandidate(bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)), schema, metrics, train.GetRowCount() ?? 0, outputs.Count, fit);
     }
 
     /// <summary>The time every model zip entry carries, instead of the time it was saved.</summary>

@@ -4,9 +4,11 @@ using MlopsFunctions.Core.Data;
 namespace MlopsFunctions.Core.Training;
 
 /// <summary>
-/// The model rows of one split of some accepted CSV files, read from local copies every time they are enumerated:
-/// ML.NET re-enumerates a view for each pass, so rows stream from disk and memory does not grow with the data.
-/// Rows without a label or with the wrong width are skipped, as validation reported them.
+/// The model rows of one split of some accepted CSV files (a training window, oldest first), read from local copies
+/// every time they are enumerated: rows stream from disk. A row already seen in an earlier file of the window (same
+/// content hash) is skipped, so an export dropped twice or repeating yesterday's rows counts each row once; rows
+/// repeated within one file are kept, as the file has them. Rows without a label or with the wrong width are
+/// skipped, as validation reported them.
 /// </summary>
 public sealed class TrainingRows(IReadOnlyList<string> files, Featurizer featurizer, RowSplit split, Split part, CsvLimits limits) : IEnumerable<ModelRow>
 {
@@ -16,18 +18,26 @@ public sealed class TrainingRows(IReadOnlyList<string> files, Featurizer featuri
     public IEnumerator<ModelRow> GetEnumerator()
     {
         long count = 0;
+        var earlier = files.Count > 1 ? new RowHashSet() : null;
         foreach (var file in files)
         {
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
             using var csv = CsvSource.Open(stream, limits);
             var reader = new RowReader(csv, featurizer, split.Seed);
+            var thisFile = earlier is null ? null : new List<ulong>();
             while (csv.MoveNext())
             {
-                if (reader.TryRead(split, part, out var row))
+                if (reader.TryRead(split, part, out var row, out var hash) && (earlier is null || !earlier.Contains(hash)))
                 {
+                    thisFile?.Add(hash);
                     count++;
                     yield return row;
                 }
+            }
+
+            foreach (var hash in thisFile ?? [])
+            {
+                earlier!.Add(hash);
             }
         }
 
@@ -60,12 +70,18 @@ public sealed class TrainingRows(IReadOnlyList<string> files, Featurizer featuri
         /// <summary>The hash of the current record, for splitting and de-duplication.</summary>
         public ulong Hash() => hasher.Hash(csv.Current, hashOrder);
 
-        public bool TryRead(RowSplit split, Split part, out ModelRow row)
+        public bool TryRead(RowSplit split, Split part, out ModelRow row, out ulong hash)
         {
             row = null!;
+            hash = 0;
             var record = csv.Current;
-            if (record.ColCount != csv.Header.Count || label < 0 || Cells.IsMissing(record[label].Span) ||
-                split.Of(hasher.Hash(record, hashOrder)) != part)
+            if (record.ColCount != csv.Header.Count || label < 0 || Cells.IsMissing(record[label].Span))
+            {
+                return false;
+            }
+
+            hash = hasher.Hash(record, hashOrder);
+            if (split.Of(hash) != part)
             {
                 return false;
             }

@@ -10,8 +10,8 @@ using MlopsFunctions.Http;
 
 namespace MlopsFunctions.Functions;
 
-/// <summary>Model specs and the registry's read side: define a model, list models, read a model or one version.</summary>
-public sealed partial class ModelFunctions(ModelRegistry registry, VersionDocuments documents, ILogger<ModelFunctions> logger)
+/// <summary>Model specs and the registry's read side: define a model, list models, read a model (with its serving monitoring), one version (with its documents), or its slot history.</summary>
+public sealed partial class ModelFunctions(ModelRegistry registry, VersionDocuments documents, ModelCache cache, ServingMonitor monitor, ILogger<ModelFunctions> logger)
 {
     [Function("PutModelSpec")]
     [Role(Roles.Pipeline)]
@@ -30,6 +30,7 @@ public sealed partial class ModelFunctions(ModelRegistry registry, VersionDocume
         }
 
         var created = await registry.PutSpecAsync(model, parsed.Spec, ct).ConfigureAwait(false);
+        cache.InvalidateSlots(model); // capture, canary and shadow settings apply on this instance at once
         LogSpecSaved(logger, model, created);
         return ApiResults.Json(new { model, spec = parsed.Spec, created }, created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
     }
@@ -71,6 +72,7 @@ public sealed partial class ModelFunctions(ModelRegistry registry, VersionDocume
 
         var versions = await registry.ListVersionsAsync(model, ct).ConfigureAwait(false);
         var events = await registry.ListEventsAsync(model, ct).ConfigureAwait(false);
+        var monitoring = await monitor.SummarizeAsync(model, new ServingState(summary.Slots, summary.Spec), ct).ConfigureAwait(false);
         return ApiResults.Json(new
         {
             name = model,
@@ -90,7 +92,50 @@ public sealed partial class ModelFunctions(ModelRegistry registry, VersionDocume
                 dataset = v.Lineage.Dataset,
             }),
             history = events.Reverse(),
+            monitoring,
         });
+    }
+
+    /// <summary>
+    /// The model's registry events, oldest first; with ?at=, the version that was in production at that instant, read
+    /// from the events alone (each slot change records production before and after, with its time).
+    /// </summary>
+    [Function("GetModelHistory")]
+    [Role(Roles.All)]
+    public async Task<IActionResult> History(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models/{model}/history")] HttpRequest request, string model, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (ApiResults.InvalidModelName(model) is { } invalid)
+        {
+            return invalid;
+        }
+
+        DateTimeOffset? at = null;
+        if (request.Query.TryGetValue("at", out var raw))
+        {
+            if (SlotHistory.ParseInstant(raw.ToString()) is not { } parsed)
+            {
+                return ApiResults.Problem(ApiProblem.BadRequest("invalid-time",
+                    $"'{raw}' is not an ISO 8601 time: use e.g. 2026-01-31T12:00:00Z (or a +hh:mm offset; a date alone means its midnight UTC)."));
+            }
+
+            at = parsed;
+        }
+
+        if (await registry.GetSpecAsync(model, ct).ConfigureAwait(false) is null)
+        {
+            return NotFound(model);
+        }
+
+        var events = await registry.ListEventsAsync(model, ct).ConfigureAwait(false);
+        if (at is not { } instant)
+        {
+            return ApiResults.Json(new { model, events });
+        }
+
+        var since = SlotHistory.ProductionAt(events, instant);
+        return ApiResults.Json(new { model, at = instant, production = since?.ProductionAfter, since });
     }
 
     [Function("GetModelVersion")]

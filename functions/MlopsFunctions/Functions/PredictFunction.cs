@@ -9,7 +9,10 @@ using MlopsFunctions.Http;
 
 namespace MlopsFunctions.Functions;
 
-/// <summary>Predictions from the production slot (or ?slot=staging), always saying which version answered.</summary>
+/// <summary>
+/// Predictions from the production slot (or ?slot=staging), always saying which version answered; a caller sending
+/// x-caller-id keeps its canary assignment. Bodies over the size or row limits get 413 before they are parsed.
+/// </summary>
 public sealed class PredictFunction(PredictionService predictions)
 {
     [Function("Predict")]
@@ -24,11 +27,17 @@ public sealed class PredictFunction(PredictionService predictions)
         }
 
         var slot = request.Query["slot"].ToString() is { Length: > 0 } s ? s : Slots.Production;
-        var body = await ApiResults.ReadBodyAsync(request, ct).ConfigureAwait(false);
+        var (body, tooLarge) = await predictions.ReadBodyAsync(request.Body, request.ContentLength, ct).ConfigureAwait(false);
+        if (tooLarge is not null)
+        {
+            return ApiResults.Problem(tooLarge);
+        }
+
         try
         {
-            var (response, problem) = await predictions.PredictAsync(model, slot, body, ct).ConfigureAwait(false);
-            return problem is not null ? ApiResults.Problem(problem) : ApiResults.Json(response!);
+            var caller = request.Headers[PredictionService.CallerHeader].ToString();
+            var (response, problem) = await predictions.PredictAsync(model, slot, body!, caller, ct).ConfigureAwait(false);
+            return problem is not null ? ApiResults.Problem(problem) : new PredictResult(response!);
         }
         catch (ModelUnavailableException ex)
         {

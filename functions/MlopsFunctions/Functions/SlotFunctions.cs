@@ -11,20 +11,26 @@ using MlopsFunctions.Http;
 
 namespace MlopsFunctions.Functions;
 
-/// <summary>Operator calls that move versions between slots: swap, rollback, approve/reject, retrain.</summary>
-public sealed class SlotFunctions(ModelRegistry registry, ModelCache cache, PipelineStarter starter, RunStore runs)
+/// <summary>
+/// Operator calls that move versions between slots: swap, rollback, approve/reject, retrain. A version goes into
+/// production by swap or rollback only after it passes the smoke test (409 with the reason otherwise), and the call
+/// returns once this instance serves the new state.
+/// </summary>
+public sealed class SlotFunctions(ModelRegistry registry, ModelCache cache, SmokeTester smoke, PipelineStarter starter, RunStore runs)
 {
     [Function("SwapSlots")]
     [Role(Roles.Pipeline)]
     public Task<IActionResult> Swap(
         [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "models/{model}/swap")] HttpRequest request, string model, CancellationToken ct) =>
-        ChangeSlotsAsync(model, () => registry.SwapAsync(model, ApiResults.Actor(request), "swap requested over HTTP", ct: ct), ct);
+        ChangeSlotsAsync(model, ApiResults.Actor(request), slots => slots.Staging, (version, smokeResult) =>
+            registry.SwapAsync(model, ApiResults.Actor(request), $"swap requested over HTTP; {smokeResult}", version, ct), ct);
 
     [Function("Rollback")]
     [Role(Roles.Pipeline)]
     public Task<IActionResult> Rollback(
         [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "models/{model}/rollback")] HttpRequest request, string model, CancellationToken ct) =>
-        ChangeSlotsAsync(model, () => registry.RollbackAsync(model, ApiResults.Actor(request), "rollback requested over HTTP", ct), ct);
+        ChangeSlotsAsync(model, ApiResults.Actor(request), slots => slots.History.Count > 0 ? slots.History[^1] : null, (version, smokeResult) =>
+            registry.RollbackAsync(model, ApiResults.Actor(request), $"rollback requested over HTTP; {smokeResult}", version, ct), ct);
 
     [Function("ApproveVersion")]
     [Role(Roles.Pipeline)]
@@ -98,7 +104,12 @@ public sealed class SlotFunctions(ModelRegistry registry, ModelCache cache, Pipe
             $"The body of a retrain is empty (train on the accepted data), or {{\"source\": \"rejected/{model}/<file>\"}}, or {{\"dataset\": \"<sha256>\"}}."));
     }
 
-    private async Task<IActionResult> ChangeSlotsAsync(string model, Func<Task<SlotState>> change, CancellationToken ct)
+    /// <summary>
+    /// Smoke-tests the version the change would put into production, makes the change only for that version (ETag-guarded
+    /// in the registry), then reloads this instance's serving state so the new version answers when the call returns.
+    /// </summary>
+    private async Task<IActionResult> ChangeSlotsAsync(
+        string model, string actor, Func<SlotState, int?> incoming, Func<int?, string, Task<SlotState>> change, CancellationToken ct)
     {
         if (ApiResults.InvalidModelName(model) is { } invalid)
         {
@@ -110,10 +121,33 @@ public sealed class SlotFunctions(ModelRegistry registry, ModelCache cache, Pipe
             return ModelFunctions.NotFound(model);
         }
 
+        var before = await registry.GetSlotsAsync(model, ct).ConfigureAwait(false);
+        var candidate = incoming(before);
+        var tested = "nothing to smoke-test";
+        if (candidate is { } version)
+        {
+            var result = await smoke.TestAndRecordAsync(model, version, actor, warmCache: true, ct).ConfigureAwait(false);
+            if (!result.Passed)
+            {
+                return ApiResults.Problem(ApiProblem.Conflict("smoke-test-failed",
+                    $"v{version} of '{model}' was not put into production: {result.Reason} Production keeps v{before.Production}."));
+            }
+
+            tested = result.Reason;
+        }
+
         try
         {
-            var slots = await change().ConfigureAwait(false);
-            cache.InvalidateSlots(model);
+            var slots = await change(candidate, tested).ConfigureAwait(false);
+            try
+            {
+                await cache.ReloadAsync(model, ct).ConfigureAwait(false);
+            }
+            catch (ModelUnavailableException)
+            {
+                // The change is made; serving picks it up at its next refresh.
+            }
+
             return ApiResults.Json(new { model, production = slots.Production, staging = slots.Staging, previousProduction = slots.History });
         }
         catch (RegistryConflictException ex)

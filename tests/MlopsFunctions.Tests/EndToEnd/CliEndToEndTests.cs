@@ -23,7 +23,8 @@ public sealed class CliEndToEndTests(LocalHostFixture host) : IDisposable
         var spec = Write("spec.json", """{"task":"multiclass","label":"species","gates":{"minMetric":0.8},"promotion":"manual"}""");
         var iris = LocalHostFixture.ReadSample("iris");
         var v1 = Write("v1.csv", iris);
-        // Without sepal_width the champion cannot be scored on v2's rows: v2 also waits for approval.
+        // Without sepal_width (the spec then ignores it) the champion cannot be scored on v2's rows: v2 also waits for approval.
+        var ignoring = Write("spec-v2.json", """{"task":"multiclass","label":"species","gates":{"minMetric":0.8},"promotion":"manual","ignore":["sepal_width"]}""");
         var v2 = Write("v2.csv", string.Join('\n', iris.Split('\n').Where(l => l.Length > 0).Select(l => string.Join(',', l.Trim().Split(',').Where((_, i) => i != 1)))));
 
         AssertOk(await Cli("define", Model, spec), "Created the spec of 'cli-iris'");
@@ -39,13 +40,15 @@ public sealed class CliEndToEndTests(LocalHostFixture host) : IDisposable
         // Five rows with their true species; the answers come back in order, after the input columns.
         var rows = Write("rows.csv", string.Join('\n', iris.Split('\n').Where((_, i) => i is 0 or 1 or 2 or 60 or 61 or 120)));
         var csv = await Cli("predict", Model, rows, "--batch-size", "2");
-        AssertOk(csv, "sepal_length,sepal_width,petal_length,petal_width,species,version,");
+        AssertOk(csv, "sepal_length,sepal_width,petal_length,petal_width,species,id,version,");
         var lines = csv.Out.Trim().Split('\n').Select(l => l.Split(',')).ToList();
         var label = Array.IndexOf(lines[0], "label");
         Assert.Equal(6, lines.Count);
         Assert.True(label > 5, csv.ToString());
         Assert.All(lines.Skip(1), l => Assert.Equal(l[4], l[label]));
-        Assert.All(lines.Skip(1), l => Assert.Equal("1", l[5]));
+        var version = Array.IndexOf(lines[0], "version");
+        Assert.All(lines.Skip(1), l => Assert.Equal("1", l[version]));
+        Assert.All(lines.Skip(1), l => Assert.Equal(26, l[Array.IndexOf(lines[0], "id")].Length)); // each prediction's id, for feedback
         Assert.Contains("scores.setosa", lines[0]);
 
         var json = await Cli("predict", Model, rows, "--format", "json");
@@ -53,6 +56,7 @@ public sealed class CliEndToEndTests(LocalHostFixture host) : IDisposable
         var predictions = JsonDocument.Parse(json.Out).RootElement.EnumerateArray().ToList();
         Assert.Equal(["setosa", "setosa", "versicolor", "versicolor", "virginica"], predictions.Select(p => p.GetProperty("label").GetString()));
 
+        AssertOk(await Cli("define", Model, ignoring), "spec of 'cli-iris'");
         var second = await Cli("upload", Model, v2);
         AssertOk(second, "version 2 is in staging and awaits approval: mlops approve cli-iris 2");
         AssertOk(await Cli("approve", Model, "2"), "approved");

@@ -23,6 +23,7 @@ public sealed class HostParityTests(LocalHostFixture host)
         "POST models/{model}/swap Admin", "POST models/{model}/rollback Admin", "POST models/{model}/retrain Admin",
         "POST models/{model}/versions/{version}/approve Admin", "POST models/{model}/versions/{version}/reject Admin",
         "GET runs/{instanceId} Function", "GET models/{model}/runs Function", "GET health Anonymous",
+        "GET models/{model}/history Function",
     ];
 
     private static List<JsonElement> Metadata()

@@ -21,7 +21,13 @@ public sealed class RestartEndToEndTests(AzuriteFixture azurite)
 
         await using (var second = await LocalHostProcess.StartAsync(azurite.ConnectionString, hub))
         {
-            await fixture.UseAsync(second, f => f.WaitForProductionAsync("restart-iris"));
+            // Stop only once the run has finished: production moves inside the last activity, and a host stopped
+            // between that and the run's completion leaves the completion to a work item hidden for minutes.
+            await fixture.UseAsync(second, async f =>
+            {
+                await f.WaitForProductionAsync("restart-iris");
+                await f.WaitForRunAsync("restart-iris", _ => true);
+            });
             await second.StopAsync();
         }
 

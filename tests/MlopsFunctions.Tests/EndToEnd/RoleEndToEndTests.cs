@@ -62,7 +62,14 @@ public sealed class RoleEndToEndTests(AzuriteFixture azurite) : IClassFixture<Az
         await pipeline.UploadAsync("incoming", "roles-iris/iris.csv", LocalHostFixture.ReadSample("iris"));
         var version = await serving.WaitForProductionAsync("roles-iris");
 
+        // The serving host learns of the other host's promotion within its slot cache's time (Mlops__SlotCacheSeconds, 2 s).
         var (status, body) = await serving.SendAsync(HttpMethod.Post, "api/models/roles-iris/predict", Row);
+        for (var waited = 0; status == 404 && waited < 40; waited++)
+        {
+            await Task.Delay(250);
+            (status, body) = await serving.SendAsync(HttpMethod.Post, "api/models/roles-iris/predict", Row);
+        }
+
         Assert.Equal((200, version.ToString(System.Globalization.CultureInfo.InvariantCulture)), (status, body.GetProperty("version").GetString()));
         Assert.Equal("setosa", body.GetProperty("predictions")[0].GetProperty("label").GetString());
 

@@ -25,6 +25,9 @@ public sealed class ChildProcess : IAsyncDisposable
         return process.ExitCode;
     }
 
+    /// <summary>The operating system's process id (benchmarks read its CPU time).</summary>
+    public int Id => process.Id;
+
     public static ChildProcess Start(string fileName, IEnumerable<string> args, IDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         var info = new ProcessStartInfo(fileName)
@@ -63,6 +66,16 @@ public sealed class ChildProcess : IAsyncDisposable
         output.Enqueue(line);
         while (output.Count > 2000 && output.TryDequeue(out _))
         {
+        }
+    }
+
+    /// <summary>SIGKILL: the process dies at once, as in a crash or an out-of-memory kill; nothing shuts down cleanly.</summary>
+    public async Task KillAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
         }
     }
 

@@ -32,10 +32,19 @@ public sealed class LocalHostFixture : IAsyncLifetime
         return fixture;
     }
 
+    /// <summary>The tricky files' limits (<see cref="TrickyFiles.Limits"/>), so limit cases stay small files.</summary>
+    public static readonly IReadOnlyDictionary<string, string> SmallLimits = new Dictionary<string, string>
+    {
+        ["Mlops__MaxFileMegabytes"] = "1",
+        ["Mlops__MaxColumns"] = "50",
+        ["Mlops__MaxLineKilobytes"] = "16",
+        ["Mlops__MaxCategories"] = "100",
+    };
+
     public async Task InitializeAsync()
     {
         await azurite.InitializeAsync();
-        host = await LocalHostProcess.StartAsync(azurite.ConnectionString);
+        host = await LocalHostProcess.StartAsync(azurite.ConnectionString, settings: SmallLimits);
         Http = host.CreateClient();
         Blobs = new BlobServiceClient(azurite.ConnectionString);
         await WaitHealthyAsync(Http, host);
@@ -81,6 +90,13 @@ public sealed class LocalHostFixture : IAsyncLifetime
         {
             throw new XunitException($"PUT spec {model}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
+    }
+
+    public async Task UploadAsync(string container, string name, byte[] content)
+    {
+        var client = Blobs.GetBlobContainerClient(container);
+        await client.CreateIfNotExistsAsync();
+        await client.GetBlobClient(name).UploadAsync(BinaryData.FromBytes(content), overwrite: true);
     }
 
     public async Task UploadAsync(string container, string name, string content)

@@ -25,6 +25,11 @@ public sealed class LocalHostProcess : IAsyncDisposable
 
     public string Output => process.Output;
 
+    public bool HasExited => process.HasExited;
+
+    /// <summary>The operating system's process id (benchmarks read its CPU time).</summary>
+    public int ProcessId => process.Id;
+
     /// <summary>Starts LocalHost with fresh keys; <paramref name="role"/> sets Mlops__Role (all, serving or pipeline), left unset when null.</summary>
     public static async Task<LocalHostProcess> StartAsync(
         string connectionString, string taskHub = "TestHub", string? role = null, IReadOnlyDictionary<string, string>? settings = null)
@@ -80,6 +85,9 @@ public sealed class LocalHostProcess : IAsyncDisposable
     public static string NewKey() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
 
     public Task StopAsync() => process.StopAsync(TimeSpan.FromSeconds(20));
+
+    /// <summary>Kills the process without warning (a crash).</summary>
+    public Task KillAsync() => process.KillAsync();
 
     public ValueTask DisposeAsync() => process.DisposeAsync();
 }

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using MlopsFunctions.Core.Data;
+
+namespace MlopsFunctions.Core.Training;
+
+/// <summary>
+/// Runs a candidate's training in a child process of the host's own program (the same entry assembly, started with
+/// <see cref="Argument"/>), at below-normal priority and with capped threads. Serving keeps its CPU while a large
+/// model trains, and an out-of-memory failure or a kill ends the child, not the host: the activity then fails with
+/// a clear message and the durable retry policy runs it again.
+/// </summary>
+/// <remarks>
+/// Why a child process rather than only capping threads: ML.NET trainers allocate native memory (LightGbm) and
+/// spin their own threads, which neither a thread cap nor the GC can bound; the operating system can, per process,
+/// and lowering the priority makes the kernel favour the serving threads whenever both want a core.
+/// </remarks>
+public static class TrainerProcess
+{
+    public const string Argument = "--mlops-train";
+
+    /// <summary>Call first in a host's Main: true when this process is a trainer child, with its exit code.</summary>
+    public static bool TryRunChild(string[] args, out int exitCode)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        exitCode = 0;
+        if (args.Length != 2 || args[0] != Argument)
+        {
+            return false;
+        }
+
+        var folder = args[1];
+        try
+        {
+            var job = Json.Deserialize<TrainerJob>(File.ReadAllText(Path.Combine(folder, "job.json")));
+            var trained = CandidateTrainer.Train(job.ToTrainingJob());
+            File.WriteAllBytes(Path.Combine(folder, "model.zip"), trained.ModelZip);
+            File.WriteAllText(Path.Combine(folder, "result.json"), Json.Serialize(trained with { ModelZip = [] }));
+        }
+#pragma warning disable CA1031 // The child reports any training failure to its parent through a file and its exit code.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            File.WriteAllText(Path.Combine(folder, "error.txt"), $"{ex.GetType().Name}: {ex.Message}");
+            exitCode = 3;
+        }
+
+        return true;
+    }
+
+    /// <summary>Trains in a child process; a training error is rethrown as such, the child's death as <see cref="TrainerDiedException"/>.</summary>
+    public static async Task<TrainedCandidate> TrainAsync(TrainingJob job, int memoryMegabytes, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var folder = Path.Combine(Storage.DatasetFiles.Root, "jobs", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(folder, "job.json"), Json.Serialize(TrainerJob.From(job)), ct).ConfigureAwait(false);
+            var info = new ProcessStartInfo(Environment.ProcessPath!)
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            if (!IsSingleFileHost())
+            {
+                info.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
+            }
+
+            info.ArgumentList.Add(Argument);
+            info.ArgumentList.Add(folder);
+            info.Environment["DOTNET_gcServer"] = "0";
+            info.Environment["DOTNET_TieredPGO"] = "0";
+            if (memoryMegabytes > 0)
+            {
+                info.Environment["DOTNET_GCHeapHardLimit"] = "0x" + ((long)memoryMegabytes * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
+            }
+
+            using var child = Process.Start(info) ?? throw new TrainerDiedException("the trainer process could not be started");
+            try
+            {
+                child.PriorityClass = ProcessPriorityClass.BelowNormal;
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                // It already exited; its result says how.
+            }
+
+            var output = child.StandardOutput.ReadToEndAsync(ct);
+            var errors = child.StandardError.ReadToEndAsync(ct);
+            try
+            {
+                await child.WaitForExitAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                child.Kill(entireProcessTree: true);
+                throw;
+            }
+
+            await Task.WhenAll(output, errors).ConfigureAwait(false);
+            var error = Path.Combine(folder, "error.txt");
+            if (File.Exists(error))
+            {
+                throw new InvalidOperationException(await File.ReadAllTextAsync(error, ct).ConfigureAwait(false));
+            }
+
+            var result = Path.Combine(folder, "result.json");
+            if (child.ExitCode != 0 || !File.Exists(result))
+            {
+                var tail = string.Join(' ', (await errors.ConfigureAwait(false)).Split('\n').TakeLast(3)).Trim();
+                throw new TrainerDiedException(
+                    $"the trainer process ended with exit code {child.ExitCode.ToString(CultureInfo.InvariantCulture)} before finishing " +
+                    $"(killed, or out of memory{(memoryMegabytes > 0 ? $" over Mlops__TrainerMemoryMegabytes={memoryMegabytes.ToString(CultureInfo.InvariantCulture)}" : string.Empty)}){(tail.Length > 0 ? ": " + tail : string.Empty)}");
+            }
+
+            var trained = Json.Deserialize<TrainedCandidate>(await File.ReadAllTextAsync(result, ct).ConfigureAwait(false));
+            return trained with { ModelZip = await File.ReadAllBytesAsync(Path.Combine(folder, "model.zip"), ct).ConfigureAwait(false) };
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A leftover job folder is swept with the dataset copies.
+            }
+        }
+    }
+
+    /// <summary>An apphost (e.g. "MlopsFunctions.LocalHost") is started directly; "dotnet" needs the entry assembly's path.</summary>
+    private static bool IsSingleFileHost() =>
+        !string.Equals(Path.GetFileNameWithoutExtension(Environment.ProcessPath), "dotnet", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A training job as the child reads it (a file: the paths, the schema, the candidate and the split).</summary>
+    private sealed record TrainerJob(
+        IReadOnlyList<string> Files, DatasetSchema Schema, Candidate Candidate, RowSplit Split, long TrainRowsHint, int Threads, CsvLimits Limits)
+    {
+        public static TrainerJob From(TrainingJob job) => new(job.Files, job.Schema, job.Candidate, job.Split, job.TrainRowsHint, job.Threads, job.Limits);
+
+        public TrainingJob ToTrainingJob() => new(Files, Schema, Candidate, Split, TrainRowsHint, Threads, Limits);
+    }
+}
+
+/// <summary>The trainer child process ended without a result (killed, or out of memory); the activity is retried.</summary>
+public sealed class TrainerDiedException(string message) : Exception(message);

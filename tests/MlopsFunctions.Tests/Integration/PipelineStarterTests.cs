@@ -325,8 +325,13 @@ public sealed class PipelineStarterTests : IAsyncLifetime
 
     // ---- The retrain timer ----
 
-    private RetrainScheduler Scheduler() => new(registry, starter, new RetrainPolicy(registry, new TrainingWindows(registry, blobs, time)),
-        Options.Create(new MlopsOptions()), NullLogger<RetrainScheduler>.Instance);
+    private RetrainScheduler Scheduler()
+    {
+        var options = Options.Create(new MlopsOptions());
+        var windows = new TrainingWindows(registry, blobs, new DatasetFiles(blobs, NullLogger<DatasetFiles>.Instance), options, time);
+        return new RetrainScheduler(registry, starter, new RetrainPolicy(registry, windows),
+            new DatasetRetention(registry, blobs, queue, time, NullLogger<DatasetRetention>.Instance), options, NullLogger<RetrainScheduler>.Instance);
+    }
 
     /// <summary>A model on a schedule no other test uses (05:17 daily), with an accepted iris dataset recorded as validation would.</summary>
     private async Task<(string Model, DatasetRecord Dataset)> ScheduledModelAsync(string prefix, bool withData = true)

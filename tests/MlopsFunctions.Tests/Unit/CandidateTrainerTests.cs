@@ -10,12 +10,12 @@ using Xunit.Abstractions;
 namespace MlopsFunctions.Tests.Unit;
 
 /// <summary>Every candidate trainer of each task on the sample data: it trains, scores its validation rows, and does so reproducibly.</summary>
-public sealed class CandidateTrainerTests(ITestOutputHelper output)
+public sealed class CandidateTrainerTests(CandidateTrainerTests.FreshCopies copies, ITestOutputHelper output) : IClassFixture<CandidateTrainerTests.FreshCopies>
 {
     private static readonly RowSplit Split = new(HoldoutFraction: 0.2, ValidationFraction: 0.2, Seed: 42);
 
-    private static TrainedCandidate Train(string sample, DatasetSchema schema, Candidate candidate, int threads) =>
-        CandidateTrainer.Train(new TrainingJob([RepoPaths.SampleData(sample)], schema, candidate, Split, 300, threads, SampleSets.Limits));
+    private TrainedCandidate Train(string sample, DatasetSchema schema, Candidate candidate, int threads) =>
+        CandidateTrainer.Train(new TrainingJob([copies.Of(sample)], schema, candidate, Split, 300, threads, SampleSets.Limits));
 
     [Theory]
     [InlineData("iris", MlTask.Multiclass, 4, 0.8)]
@@ -106,5 +106,29 @@ public sealed class CandidateTrainerTests(ITestOutputHelper output)
         var ml = new Microsoft.ML.MLContext(1);
 
         Assert.Throws<ArgumentException>(() => TrainerCatalog.Trainer(ml, MlTask.Binary, new Candidate("Sdca", new Dictionary<string, double>()), 100, 1, 1));
+    }
+
+    /// <summary>
+    /// The samples under names never used before: the trainer caches each split's featurized rows by file name, so the
+    /// first training of a test run writes that cache and the second reads it, as two runs on one machine would.
+    /// </summary>
+    public sealed class FreshCopies : IDisposable
+    {
+        private readonly string folder = Path.Combine(Path.GetTempPath(), "mlops-candidates-" + Guid.NewGuid().ToString("N")[..8]);
+
+        public FreshCopies() => Directory.CreateDirectory(folder);
+
+        public string Of(string sample)
+        {
+            var path = Path.Combine(folder, $"{sample}-{Path.GetFileName(folder)}.csv");
+            if (!File.Exists(path))
+            {
+                File.Copy(RepoPaths.SampleData(sample), path);
+            }
+
+            return path;
+        }
+
+        public void Dispose() => Directory.Delete(folder, recursive: true);
     }
 }

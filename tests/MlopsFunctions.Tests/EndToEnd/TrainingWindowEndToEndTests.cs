@@ -65,8 +65,10 @@ public sealed class TrainingWindowEndToEndTests(LocalHostFixture host)
             .Select(c => $"{c.GetProperty("name").GetString()}={c.GetProperty("value").GetDouble().ToString("R", CultureInfo.InvariantCulture)}"));
         Assert.Equal(Candidates(original), Candidates(replay));
 
-        var v1 = (await host.GetJsonAsync($"api/models/{model}/versions/1")).GetProperty("version").GetProperty("lineage");
-        var v2 = (await host.GetJsonAsync($"api/models/{model}/versions/2")).GetProperty("version").GetProperty("lineage");
+        var first = (await host.GetJsonAsync($"api/models/{model}/versions/1")).GetProperty("version");
+        var second = (await host.GetJsonAsync($"api/models/{model}/versions/2")).GetProperty("version");
+        Assert.Equal(first.GetProperty("modelSha256").GetString(), second.GetProperty("modelSha256").GetString()); // byte for byte
+        var (v1, v2) = (first.GetProperty("lineage"), second.GetProperty("lineage"));
         Assert.Equal(v1.GetProperty("datasets").ToString(), v2.GetProperty("datasets").ToString());
         Assert.Equal(v1.GetProperty("spec").ToString(), v2.GetProperty("spec").ToString());
         Assert.Equal(v1.GetProperty("seed").GetInt32(), v2.GetProperty("seed").GetInt32());

@@ -22,7 +22,8 @@ public sealed class KeyAuthorizationTests(LocalHostFixture host)
             var path = "api/" + trigger.GetProperty("route").GetString()!
                 .Replace("{model}", "keys-none", StringComparison.Ordinal)
                 .Replace("{version}", "1", StringComparison.Ordinal)
-                .Replace("{instanceId}", "keys-none.data.x", StringComparison.Ordinal);
+                .Replace("{instanceId}", "keys-none.data.x", StringComparison.Ordinal)
+                .Replace("{asset}", "dashboard.js", StringComparison.Ordinal);
             foreach (var method in trigger.GetProperty("methods").EnumerateArray())
             {
                 data.Add(method.GetString()!.ToUpperInvariant(), path, trigger.GetProperty("authLevel").GetString()!);

@@ -187,3 +187,10 @@ public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>
 {
     public const string Name = "Azurite";
 }
+
+/// <summary>The browser test's own Azurite and LocalHost: its training runs and slot changes stay out of the other collections' way.</summary>
+[CollectionDefinition(Name)]
+public sealed class DashboardCollection : ICollectionFixture<LocalHostFixture>
+{
+    public const string Name = "Dashboard";
+}

@@ -425,7 +425,7 @@
         h('td', { class: 'nowrap' }, total > 0
           ? [h('progress', { max: total, value: done, 'aria-label': `Candidates trained: ${done} of ${total}` }), h('span', { class: 'progress-text' }, `${done}/${total}`)]
           : runIsActive(r) ? h('progress', { 'aria-label': 'In progress' }) : ''),
-        h('td', { class: 'mono run-id' }, r.runId),
+        h('td', { class: 'mono run-id', title: r.runId }, r.runId.startsWith(`${r.model}.`) ? r.runId.slice(r.model.length + 1) : r.runId),
         h('td', { class: 'reason' }, resultText));
     }), 'No runs yet.');
   }
@@ -465,7 +465,7 @@
       return;
     }
     const gate = num((spec.gates || {}).minMetric);
-    const width = Math.max(280, Math.min(figure.clientWidth || 640, 900));
+    const width = Math.max(260, Math.min(figure.clientWidth || 640, 1400));
     const height = 230;
     const pad = { left: 52, right: 16, top: 26, bottom: 36 };
     const values = points.map((p) => p.y).concat(gate !== null ? [gate] : []);
@@ -598,16 +598,14 @@
 
   function renderGates(gates) {
     fillBody('gates-table', gates.map((g) => h('tr', { 'data-gate': g.gate },
-      h('th', { scope: 'row' }, g.gate),
-      h('td', null, gateResult(g)),
-      h('td', null, g.metric || ''),
+      h('th', { scope: 'row' }, g.gate, g.metric ? h('span', { class: 'sub' }, g.metric) : null),
+      h('td', { class: 'decision' }, gateResult(g), h('span', { class: 'sub' }, g.reason || '')),
       h('td', { class: 'num' }, fmt(g.value)),
       h('td', { class: 'num' }, fmt(g.threshold)),
       h('td', { class: 'num' }, fmt(g.baseline)),
       h('td', { class: 'num' }, fmtSigned(g.delta)),
       h('td', null, intervalCell(g)),
-      h('td', { class: 'num' }, fmt(g.rows)),
-      h('td', { class: 'reason' }, g.reason || ''))), 'No gate decisions (the version did not reach evaluation).');
+      h('td', { class: 'num' }, fmt(g.rows)))), 'No gate decisions (the version did not reach evaluation).');
   }
 
   function renderMetrics(metrics, champion) {
@@ -682,6 +680,7 @@
     const columns = (profile && profile.columns) || [];
     fillBody('profile-table', columns.map((c) => h('tr', { 'data-column': c.name },
       h('th', { scope: 'row' }, c.name),
+      h('td', null, c.histogram ? sparkline(c.histogram, c.name) : c.topCategories ? categoryBars(c.topCategories, c.count) : ''),
       h('td', null, c.role || ''),
       h('td', null, c.kind || ''),
       h('td', { class: 'num' }, fmt(c.count)),
@@ -689,8 +688,7 @@
       h('td', { class: 'num' }, fmt(c.min)),
       h('td', { class: 'num' }, fmt(c.max)),
       h('td', { class: 'num' }, fmt(c.mean)),
-      h('td', { class: 'num' }, fmt(c.std)),
-      h('td', null, c.histogram ? sparkline(c.histogram, c.name) : c.topCategories ? categoryBars(c.topCategories, c.count) : ''))),
+      h('td', { class: 'num' }, fmt(c.std)))),
     'No profile stored for this version.');
   }
 

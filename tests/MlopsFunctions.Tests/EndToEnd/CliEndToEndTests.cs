@@ -53,6 +53,9 @@ public sealed class CliEndToEndTests(LocalHostFixture host) : IDisposable
         var predictions = JsonDocument.Parse(json.Out).RootElement.EnumerateArray().ToList();
         Assert.Equal(["setosa", "setosa", "versicolor", "versicolor", "virginica"], predictions.Select(p => p.GetProperty("label").GetString()));
 
+        // Validation refuses a file that lacks a column production reads unless the spec ignores it.
+        var ignoring = Write("spec-v2.json", """{"task":"multiclass","label":"species","gates":{"minMetric":0.8},"promotion":"manual","ignore":["sepal_width"]}""");
+        AssertOk(await Cli("define", Model, ignoring), "Updated the spec of 'cli-iris'");
         var second = await Cli("upload", Model, v2);
         AssertOk(second, "version 2 is in staging and awaits approval: mlops approve cli-iris 2");
         AssertOk(await Cli("approve", Model, "2"), "approved");

@@ -95,6 +95,7 @@ cat <<TXT
 MlopsFunctions is running on $api (Ctrl+C stops LocalHost and Azurite).
 Every route but /api/health needs a key: the admin key below opens all of them (kept in $data/master.key).
   key='$key'
+  Dashboard:       http://127.0.0.1:$port/api/dashboard   (enter the key above)
   Models:          curl -H "x-functions-key: \$key" $api/models
   One model:       curl -H "x-functions-key: \$key" $api/models/iris
   Predict:         curl -X POST $api/models/iris/predict -H "x-functions-key: \$key" -H 'Content-Type: application/json' \\

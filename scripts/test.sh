@@ -11,6 +11,24 @@ if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.p
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+echo "==> Chromium (the dashboard's browser test drives the Debian chromium and chromium-driver packages)"
+install_chromium() {
+  # A fresh image may have no package lists yet: update once when the first try cannot find the packages.
+  "$@" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 ||
+    { "$@" apt-get update -qq && "$@" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+}
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || [ ! -x "${CHROMEDRIVER_PATH:-/usr/bin/chromedriver}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    install_chromium || echo "Installing chromium and chromium-driver failed; the dashboard's browser test will fail." >&2
+  elif command -v apt-get >/dev/null && command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    install_chromium sudo -n || echo "Installing chromium and chromium-driver failed; the dashboard's browser test will fail." >&2
+  else
+    echo "Chromium is missing and this user cannot install it (not root, no password-less sudo). Run" >&2
+    echo "  sudo apt-get install -y chromium chromium-driver" >&2
+    echo "and then scripts/test.sh again; until then the dashboard's browser test fails with the same advice." >&2
+  fi
+fi
+
 echo "==> dotnet build"
 dotnet build MlopsFunctions.sln -c Release -nologo -clp:ErrorsOnly
 
@@ -18,6 +36,8 @@ echo "==> bicep build + lint"
 scripts/bicep-check.sh
 
 echo "==> dotnet test"
+# Test artifacts (the dashboard's screenshots) land in TestResults/ and stay there after the run.
+rm -rf TestResults/dashboard
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
@@ -26,5 +46,7 @@ dotnet test MlopsFunctions.sln -c Release --no-build --nologo --blame-hang-timeo
 summary=$(grep -E "(Passed|Failed)!" "$log" | tail -1 || true)
 passed=$(sed -n 's/.*Passed: *\([0-9]*\).*/\1/p' <<<"$summary")
 failed=$(sed -n 's/.*Failed: *\([0-9]*\),.*/\1/p' <<<"$summary")
+shots=$(ls TestResults/dashboard/*.png 2>/dev/null || true)
+[ -z "$shots" ] || printf 'Dashboard screenshots:\n%s\n' "$(sed 's/^/  /' <<<"$shots")"
 echo "${passed:-0} passed, ${failed:-0} failed"
 exit "$status"

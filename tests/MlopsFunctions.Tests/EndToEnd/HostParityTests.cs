@@ -24,6 +24,7 @@ public sealed class HostParityTests(LocalHostFixture host)
         "POST models/{model}/versions/{version}/approve Admin", "POST models/{model}/versions/{version}/reject Admin",
         "GET runs/{instanceId} Function", "GET models/{model}/runs Function", "GET health Anonymous",
         "GET models/{model}/history Function",
+        "GET dashboard Anonymous", "GET dashboard/{asset} Anonymous",
     ];
 
     private static List<JsonElement> Metadata()
@@ -88,7 +89,16 @@ public sealed class HostParityTests(LocalHostFixture host)
         {
             var parts = route.Split(' ');
             var path = "api/" + parts[1].Replace("{model}", "parity-none", StringComparison.Ordinal)
-                .Replace("{version}", "1", StringComparison.Ordinal).Replace("{instanceId}", "parity-none.data.x", StringComparison.Ordinal);
+                .Replace("{version}", "1", StringComparison.Ordinal).Replace("{instanceId}", "parity-none.data.x", StringComparison.Ordinal)
+                .Replace("{asset}", "parity-none.js", StringComparison.Ordinal);
+
+            // The dashboard's page is HTML; an unknown file of it answers JSON like the API.
+            if (path == "api/dashboard")
+            {
+                using var page = await host.Http.GetAsync(path);
+                Assert.Equal((200, "text/html"), ((int)page.StatusCode, page.Content.Headers.ContentType?.MediaType));
+                continue;
+            }
 
             var (status, body) = await host.SendAsync(new HttpMethod(parts[0]), path, parts[0] == "PUT" ? """{"task":"regression","label":"y"}""" : null);
 

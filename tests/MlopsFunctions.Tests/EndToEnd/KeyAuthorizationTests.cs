@@ -22,7 +22,8 @@ public sealed class KeyAuthorizationTests(LocalHostFixture host)
             var path = "api/" + trigger.GetProperty("route").GetString()!
                 .Replace("{model}", "keys-none", StringComparison.Ordinal)
                 .Replace("{version}", "1", StringComparison.Ordinal)
-                .Replace("{instanceId}", "keys-none.data.x", StringComparison.Ordinal);
+                .Replace("{instanceId}", "keys-none.data.x", StringComparison.Ordinal)
+                .Replace("{asset}", "dashboard.js", StringComparison.Ordinal);
             foreach (var method in trigger.GetProperty("methods").EnumerateArray())
             {
                 data.Add(method.GetString()!.ToUpperInvariant(), path, trigger.GetProperty("authLevel").GetString()!);
@@ -98,6 +99,7 @@ public sealed class KeyAuthorizationTests(LocalHostFixture host)
         await host.PutSpecAsync(model, """{"task":"multiclass","label":"species","promotion":"manual"}""");
         await host.UploadAsync("incoming", $"{model}/v1.csv", iris);
         await WaitForStatusAsync(model, 1, "awaiting-approval");
+        await WaitForDecisionStageAsync(model);
 
         // A caller claiming to be someone else through App Service's headers: nothing in front of LocalHost set them.
         var spoofed = new Dictionary<string, string>
@@ -114,6 +116,7 @@ public sealed class KeyAuthorizationTests(LocalHostFixture host)
         var v2 = string.Join('\n', iris.Split('\n').Where(l => l.Length > 0).Select(l => string.Join(',', l.Trim().Split(',').Where((_, i) => i != 1))));
         await host.UploadAsync("incoming", $"{model}/v2.csv", v2);
         await WaitForStatusAsync(model, 2, "awaiting-approval");
+        await WaitForDecisionStageAsync(model);
         Assert.Equal(202, (await SendAsync("POST", $"api/models/{model}/versions/2/reject?reason=test", host.Host.MasterKey, spoofed)).Status);
         await WaitForStatusAsync(model, 2, "declined");
 
@@ -124,6 +127,11 @@ public sealed class KeyAuthorizationTests(LocalHostFixture host)
         Assert.Equal(("unstage", "master"), history.Single(e => e.Kind == "unstage"));
         Assert.DoesNotContain(history, e => e.Actor!.Contains("mallory", StringComparison.Ordinal));
     }
+
+    /// <summary>The version turns awaiting-approval a moment before its run waits for the decision; approving in between is a 409.</summary>
+    private Task<JsonElement> WaitForDecisionStageAsync(string model) =>
+        host.WaitForAsync($"api/models/{model}/runs", r => r.GetProperty("runs").EnumerateArray().Any(run =>
+            run.TryGetProperty("stage", out var s) && s.GetString() == "awaiting-approval" && run.GetProperty("runtimeStatus").GetString() == "Running"));
 
     private Task<JsonElement> WaitForStatusAsync(string model, int version, string status) =>
         host.WaitForAsync($"api/models/{model}/versions/{version}", v => v.GetProperty("version").GetProperty("status").GetString() == status);

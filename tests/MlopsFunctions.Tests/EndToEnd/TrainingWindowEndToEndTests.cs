@@ -62,7 +62,8 @@ public sealed class TrainingWindowEndToEndTests(LocalHostFixture host)
         var replay = await RunAsync(model, r => r.GetProperty("runId").GetString() == runId);
 
         static string Candidates(JsonElement run) => string.Join("; ", run.GetProperty("details").GetProperty("candidates").EnumerateArray()
-            .Select(c => $"{c.GetProperty("name").GetString()}={c.GetProperty("value").GetDouble().ToString("R", CultureInfo.InvariantCulture)}"));
+            .Select(c => $"{c.GetProperty("name").GetString()}={c.GetProperty("value").GetDouble().ToString("R", CultureInfo.InvariantCulture)}")
+            .Order(StringComparer.Ordinal)); // candidates are listed as they finish
         Assert.Equal(Candidates(original), Candidates(replay));
 
         var first = (await host.GetJsonAsync($"api/models/{model}/versions/1")).GetProperty("version");

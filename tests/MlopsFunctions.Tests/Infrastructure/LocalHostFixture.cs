@@ -203,3 +203,13 @@ public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>
 {
     public const string Name = "Azurite";
 }
+
+/// <summary>
+/// The browser test's own Azurite and LocalHost, run after the parallel collections: a browser plus three training runs
+/// beside them would stretch everyone's waits on a small machine, and its own timings stay predictable alone.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class DashboardCollection : ICollectionFixture<LocalHostFixture>
+{
+    public const string Name = "Dashboard";
+}

@@ -62,6 +62,19 @@ public sealed partial class SettingsConsistencyTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(SettingsReadByTheApp))]
+    public void The_setting_is_documented_in_the_readme(string setting)
+    {
+        if (setting is "FUNCTIONS_WORKER_RUNTIME")
+        {
+            return; // fixed by the platform, not a choice a user makes
+        }
+
+        var readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+        Assert.Matches(new Regex($@"^\| `{Regex.Escape(setting)}", RegexOptions.Multiline), readme);
+    }
+
     [Fact]
     public void The_scan_finds_the_settings_it_must()
     {

@@ -125,6 +125,7 @@ var servingRoleSettings = {
   Mlops__Role: 'serving'
   'AzureWebJobs.IncomingData.Disabled': 'true'
   'AzureWebJobs.RetrainTimer.Disabled': 'true'
+  'AzureWebJobs.MonitorTimer.Disabled': 'true'
   'AzureWebJobs.PutModelSpec.Disabled': 'true'
   'AzureWebJobs.SwapSlots.Disabled': 'true'
   'AzureWebJobs.Rollback.Disabled': 'true'
@@ -148,6 +149,7 @@ var servingRoleSettings = {
 var pipelineRoleSettings = {
   Mlops__Role: 'pipeline'
   'AzureWebJobs.Predict.Disabled': 'true'
+  'AzureWebJobs.PostFeedback.Disabled': 'true'
 }
 
 module pipelineIdentity 'modules/identity.bicep' = {
@@ -309,11 +311,13 @@ module pipelineApp 'modules/function-app.bicep' = {
       TaskHubName: taskHubName
       'AzureWebJobs.IncomingData.Disabled': 'false'
       'AzureWebJobs.RetrainTimer.Disabled': 'false'
+      'AzureWebJobs.MonitorTimer.Disabled': 'false'
     }
     stagingSlotSettings: {
       TaskHubName: stagingTaskHubName
       'AzureWebJobs.IncomingData.Disabled': 'true'
       'AzureWebJobs.RetrainTimer.Disabled': 'true'
+      'AzureWebJobs.MonitorTimer.Disabled': 'true'
     }
   }
 }

@@ -22,6 +22,12 @@ if (args.FirstOrDefault() == "serve-bare")
     return await MlopsFunctions.Benchmarks.BareApi.RunAsync(args[1..]);
 }
 
+if (args.FirstOrDefault() is "data" or "data-sizes" or "pipeline" or "candidates" or "recovery" or "window" or "window-compare" or "training-load")
+{
+    return await MlopsFunctions.Benchmarks.ScaleBench.RunAsync(args[0],
+        args.Skip(1).Select(a => a.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]));
+}
+
 // Measures, in one run on this machine: (1) time from a CSV upload to the model serving in production, through
 // LocalHost on Azurite; (2) prediction cost over HTTP against the same model called in-process through ML.NET.
 //   dotnet run -c Release --project bench/MlopsFunctions.Benchmarks [-- uploads=5 predictions=2000]
@@ -29,26 +35,9 @@ var settings = args.Select(a => a.Split('=', 2)).Where(p => p.Length == 2).ToDic
 var uploads = settings.GetValueOrDefault("uploads", 5);
 var predictions = settings.GetValueOrDefault("predictions", 2000);
 
-const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-int blobPort = ChildProcess.FreePort(), queuePort = ChildProcess.FreePort(), tablePort = ChildProcess.FreePort();
-await using var azurite = ChildProcess.Start(Path.Combine(RepoPaths.Root, "node_modules", ".bin", "azurite"),
-[
-    "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent",
-    "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
-    "--blobPort", $"{blobPort}", "--queuePort", $"{queuePort}", "--tablePort", $"{tablePort}",
-]);
-foreach (var port in new[] { blobPort, queuePort, tablePort })
-{
-    await ChildProcess.WaitForPortAsync(port, TimeSpan.FromSeconds(60), azurite);
-}
-
-var connection = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={Key};BlobEndpoint=http://127.0.0.1:{blobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queuePort}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;";
-await using var host = await LocalHostProcess.StartAsync(connection, "BenchHub");
-using var http = host.CreateClient(); // sends the admin key: every route is open to it
-while (!(await TryGet(http, "api/health")))
-{
-    await Task.Delay(200);
-}
+await using var env = await MlopsFunctions.Benchmarks.BenchEnvironment.StartAsync();
+var connection = env.Connection;
+var (host, http) = await env.StartLocalHostAsync("BenchHub");
 
 var blobs = new BlobServiceClient(connection).GetBlobContainerClient("incoming");
 await blobs.CreateIfNotExistsAsync();
@@ -106,19 +95,6 @@ Console.WriteLine($"   HTTP, 1 row per request:                     {single * 1e
 Console.WriteLine($"   HTTP, 100 rows per request:                  {batched / 100 * 1e6:F1} us/prediction ({batched / 100 / inProcess:F1}x in-process)");
 await host.StopAsync();
 return 0;
-
-static async Task<bool> TryGet(HttpClient http, string path)
-{
-    try
-    {
-        using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
-        return response.IsSuccessStatusCode;
-    }
-    catch (HttpRequestException)
-    {
-        return false;
-    }
-}
 
 static async Task<bool> InProduction(HttpClient http, string model)
 {

@@ -30,9 +30,76 @@ public static class Cells
 
     public static bool IsMissing(string? cell) => cell is null || IsMissing(cell.AsSpan());
 
+    /// <summary>Powers of ten that a double holds exactly, for the fast path of <see cref="TryNumber(ReadOnlySpan{char}, out double)"/>.</summary>
+    private static readonly double[] ExactPowersOfTen =
+        [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
     /// <summary>A finite number in invariant culture ("1.5", "-3e2"); thousands separators are not numbers.</summary>
-    public static bool TryNumber(ReadOnlySpan<char> cell, out double value) =>
-        double.TryParse(cell.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
+    public static bool TryNumber(ReadOnlySpan<char> cell, out double value)
+    {
+        cell = cell.Trim();
+        return TryPlainDecimal(cell, out value) ||
+               (double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value));
+    }
+
+    /// <summary>
+    /// The common case of data files, "-12.345", exactly and fast: when the digits fit in 2^53 and at most 22 follow the
+    /// point, the value is digits / 10^k, both exact doubles, and IEEE division rounds correctly (Clinger's fast path),
+    /// which is what double.Parse returns. Anything else (exponents, long mantissas) is left to double.TryParse.
+    /// </summary>
+    private static bool TryPlainDecimal(ReadOnlySpan<char> cell, out double value)
+    {
+        value = 0;
+        var i = 0;
+        var negative = false;
+        if (cell.Length > 0 && cell[0] is '-' or '+')
+        {
+            negative = cell[0] == '-';
+            i = 1;
+        }
+
+        ulong digits = 0;
+        var count = 0;
+        var fraction = -1;
+        for (; i < cell.Length; i++)
+        {
+            var c = cell[i];
+            if (c is >= '0' and <= '9')
+            {
+                if (++count > 15)
+                {
+                    return false; // might not fit in 2^53
+                }
+
+                digits = (digits * 10) + (ulong)(c - '0');
+                if (fraction >= 0)
+                {
+                    fraction++;
+                }
+            }
+            else if (c == '.' && fraction < 0)
+            {
+                fraction = 0;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        if (count == 0 || fraction > 22)
+        {
+            return false;
+        }
+
+        value = fraction > 0 ? digits / ExactPowersOfTen[fraction] : digits;
+        if (negative)
+        {
+            value = -value;
+        }
+
+        return true;
+    }
 
     public static bool TryNumber(string cell, out double value) => TryNumber(cell.AsSpan(), out value);
 

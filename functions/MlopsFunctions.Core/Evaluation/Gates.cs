@@ -93,10 +93,17 @@ public static class Gates
             return Result(passed, $"{basis}: improvement {F(delta)} {(passed ? ">=" : "<")} required {F(required)}{interval}.");
         }
 
-        if (c.Rows < MinRowsToDecide || c.Lower is not { } lower)
+        if (c.Rows < MinRowsToDecide)
         {
             return Result(false,
                 $"{basis}: {c.Rows.ToString(CultureInfo.InvariantCulture)} rows are too few to decide with {F(level * 100)}% confidence (at least {MinRowsToDecide.ToString(CultureInfo.InvariantCulture)} are needed), so the candidate is not promoted.");
+        }
+
+        if (c.Lower is not { } lower)
+        {
+            // Enough rows, but most bootstrap samples left the metric undefined (e.g. too few rows of one class).
+            return Result(false,
+                $"{basis}: no {F(level * 100)}% interval could be computed ({metric.Name} is undefined on most resamples of these rows), so the candidate is not promoted.");
         }
 
         var clears = lower >= required;

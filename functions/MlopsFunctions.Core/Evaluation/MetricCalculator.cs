@@ -129,10 +129,11 @@ public static class MetricCalculator
         var k = 0;
         while (k < ranking.Length)
         {
-            // A group of tied scores moves together.
+            // A group of tied scores moves together. Equals, not ==: NaN scores (a broken model) are one tied group
+            // (ranked first, where the sort puts them); with == a NaN never equalled itself and this loop never ended.
             double groupPos = 0, groupNeg = 0;
             var score = o.Score[ranking[k]];
-            while (k < ranking.Length && o.Score[ranking[k]] == score)
+            while (k < ranking.Length && o.Score[ranking[k]].Equals(score))
             {
                 var i = ranking[k++];
                 if (o.Truth[i])

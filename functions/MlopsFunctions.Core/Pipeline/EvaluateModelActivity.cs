@@ -21,6 +21,14 @@ public sealed partial class EvaluateModelActivity(
     public override async Task<EvaluationOutcome> RunAsync(TaskActivityContext context, EvaluateInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await RunCoreAsync(input).ConfigureAwait(false);
+        await runs.RecordTimingAsync(input.Plan.Model, input.Plan.RunId, Stages.Evaluating, clock.Elapsed).ConfigureAwait(false);
+        return result;
+    }
+
+    private async Task<EvaluationOutcome> RunCoreAsync(EvaluateInput input)
+    {
         var plan = input.Plan;
         var chosen = input.Chosen;
         await runs.UpdateAsync(plan.Model, plan.RunId, r => r with { Stage = Stages.Evaluating, Chosen = chosen.Result.Name }).ConfigureAwait(false);

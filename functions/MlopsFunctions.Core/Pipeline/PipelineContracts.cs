@@ -21,6 +21,9 @@ public sealed record RunRequest(
 {
     /// <summary>Set for runs that must train even if nothing changed (an explicit retrain); schedules leave it false.</summary>
     public bool Force { get; init; }
+
+    /// <summary>A version to reproduce: the run trains exactly its datasets with its spec, seed and split.</summary>
+    public int? ReplayOf { get; init; }
 }
 
 /// <summary>How a run ended.</summary>

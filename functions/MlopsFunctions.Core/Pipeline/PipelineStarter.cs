@@ -55,11 +55,16 @@ public sealed partial class PipelineStarter(
     /// </summary>
     public async Task<(StartResult? Result, ApiProblem? Problem)> StartRetrainAsync(
         DurableTaskClient client, string model, string trigger, string runId, string actor, string? source = null, bool force = true,
-        CancellationToken ct = default)
+        int? replay = null, CancellationToken ct = default)
     {
         if (await registry.GetSpecAsync(model, ct).ConfigureAwait(false) is null)
         {
             return (null, ApiProblem.NotFound("model-not-found", $"Model '{model}' has no spec: define it with PUT /api/models/{model}."));
+        }
+
+        if (replay is { } version && await registry.GetVersionAsync(model, version, ct).ConfigureAwait(false) is null)
+        {
+            return (null, ApiProblem.NotFound("version-not-found", $"Model '{model}' has no version {version} to replay."));
         }
 
         if (source is not null)
@@ -77,7 +82,7 @@ public sealed partial class PipelineStarter(
                 return (null, ApiProblem.NotFound("source-not-found", $"There is no file {source}."));
             }
         }
-        else if ((await registry.ListDatasetsAsync(model, ct).ConfigureAwait(false)).Count == 0)
+        else if (replay is null && (await registry.ListDatasetsAsync(model, ct).ConfigureAwait(false)).Count == 0)
         {
             return (null, ApiProblem.Conflict("no-data", $"Model '{model}' has no accepted data yet: upload a CSV to incoming/{model}/, or retrain a rejected file with {{\"source\": \"rejected/{model}/<file>\"}}."));
         }
@@ -85,6 +90,7 @@ public sealed partial class PipelineStarter(
         var request = new RunRequest(runId, model, trigger, actor, source is null ? [] : [source], time.GetUtcNow(), options.Value.ApprovalTimeoutHours)
         {
             Force = force,
+            ReplayOf = replay,
         };
         return (await SubmitAsync(client, request, rerunFailed: false, ct).ConfigureAwait(false), null);
     }

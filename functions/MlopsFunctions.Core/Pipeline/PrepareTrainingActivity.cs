@@ -23,6 +23,14 @@ public sealed partial class PrepareTrainingActivity(
     public override async Task<TrainingPlan> RunAsync(TaskActivityContext context, PrepareInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await RunCoreAsync(input).ConfigureAwait(false);
+        await runs.RecordTimingAsync(input.Request.Model, input.Request.RunId, Stages.Preparing, clock.Elapsed).ConfigureAwait(false);
+        return result;
+    }
+
+    private async Task<TrainingPlan> RunCoreAsync(PrepareInput input)
+    {
         var request = input.Request;
         var model = request.Model;
         var settings = options.Value;
@@ -34,14 +42,38 @@ public sealed partial class PrepareTrainingActivity(
             return Skip($"model '{model}' has no spec");
         }
 
-        var window = await windows.ResolveAsync(model, spec, input.Accepted).ConfigureAwait(false);
+        var (seed, holdout, validationFraction) = (settings.Seed, settings.HoldoutFraction, settings.ValidationFraction);
+        WindowData window;
+        if (request.ReplayOf is { } replayed)
+        {
+            // Reproduce a version: its datasets, its spec, its seed and split, whatever the settings and spec are now.
+            if (await registry.GetVersionAsync(model, replayed).ConfigureAwait(false) is not { } original)
+            {
+                return Skip($"model '{model}' has no version {replayed} to replay");
+            }
+
+            var (datasets, missing) = await windows.OfVersionAsync(model, original).ConfigureAwait(false);
+            if (missing is not null)
+            {
+                return Skip($"v{replayed} trained on dataset {missing}, which no longer exists (retention): it cannot be replayed");
+            }
+
+            (spec, seed, holdout) = (original.Lineage.Spec, original.Lineage.Seed, original.Lineage.HoldoutFraction);
+            validationFraction = original.Lineage.ValidationFraction > 0 ? original.Lineage.ValidationFraction : validationFraction;
+            window = await windows.DescribeAsync(datasets, seed).ConfigureAwait(false);
+        }
+        else
+        {
+            window = await windows.ResolveAsync(model, spec, input.Accepted).ConfigureAwait(false);
+        }
+
         if (window.Datasets.Count == 0)
         {
             return Skip($"model '{model}' has no accepted data in its window ({spec.Window})");
         }
 
         var specSha = SpecSha256(spec);
-        if (!request.Force && request.Sources.Count == 0 && await policy.WhyUnchangedAsync(model, spec).ConfigureAwait(false) is { } why)
+        if (!request.Force && request.ReplayOf is null && request.Sources.Count == 0 && await policy.WhyUnchangedAsync(model, spec).ConfigureAwait(false) is { } why)
         {
             LogSkipped(logger, model, request.RunId, why);
             return Skip(why);
@@ -50,9 +82,9 @@ public sealed partial class PrepareTrainingActivity(
         var newest = window.Datasets[^1];
         var lineage = new Lineage(
             request.Sources.Count > 0 ? string.Join(", ", request.Sources) : $"window {spec.Window}",
-            newest.Dataset, newest.Sha256, request.Trigger, spec, settings.Seed, settings.HoldoutFraction)
+            newest.Dataset, newest.Sha256, request.ReplayOf is { } r ? $"replay of v{r}" : request.Trigger, spec, seed, holdout)
         {
-            ValidationFraction = settings.ValidationFraction,
+            ValidationFraction = validationFraction,
             Datasets = window.Uses,
             SpecSha256 = specSha,
             Window = spec.Window.ToString(),
@@ -87,7 +119,7 @@ public sealed partial class PrepareTrainingActivity(
         }).ConfigureAwait(false);
 
         var candidates = TrainerCatalog.Candidates(spec.TaskType, spec.Trainers);
-        var trainRows = (long)(window.Rows * (1 - settings.HoldoutFraction - settings.ValidationFraction));
+        var trainRows = (long)(window.Rows * (1 - holdout - validationFraction));
         await runs.UpdateAsync(model, request.RunId, r => r with
         {
             Stage = Stages.Training,
@@ -97,8 +129,8 @@ public sealed partial class PrepareTrainingActivity(
             CandidatesTotal = candidates.Count,
             SpecSha256 = specSha,
         }).ConfigureAwait(false);
-        return new TrainingPlan(model, request.RunId, version, window.Datasets, schemaBlob.ToString(), spec, settings.Seed,
-            settings.HoldoutFraction, settings.ValidationFraction, Math.Max(trainRows, 1), candidates);
+        return new TrainingPlan(model, request.RunId, version, window.Datasets, schemaBlob.ToString(), spec, seed,
+            holdout, validationFraction, Math.Max(trainRows, 1), candidates);
     }
 
     public static string SpecSha256(ModelSpec spec) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Json.Serialize(spec))));

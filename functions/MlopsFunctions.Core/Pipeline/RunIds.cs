@@ -26,6 +26,9 @@ public static class RunIds
     /// <summary>The monitor's retrain of a production version whose live metric decayed: one per version.</summary>
     public static string ForDecay(string model, int version) => $"{model}.decay.v{version.ToString(CultureInfo.InvariantCulture)}";
 
+    public static string ForReplay(string model, int version, DateTimeOffset at) =>
+        $"{model}.replay.v{version.ToString(CultureInfo.InvariantCulture)}.{at.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff", CultureInfo.InvariantCulture)}";
+
     public static string Attempt(string runId, int attempt) => $"{runId}.r{attempt.ToString(CultureInfo.InvariantCulture)}";
 
     public static string Prefix(string model) => model + ".";

@@ -70,6 +70,9 @@ public sealed record RunRecord
 
     public string? MlNetVersion { get; init; }
 
+    /// <summary>Seconds each activity took (stage name to seconds), candidates aside: where a run's time went.</summary>
+    public IReadOnlyDictionary<string, double>? Timings { get; init; }
+
     public bool IsFinished => Status is RunStatuses.Completed or RunStatuses.Failed or RunStatuses.Superseded or RunStatuses.Skipped;
 }
 
@@ -84,7 +87,13 @@ public sealed record CandidateResult(
     long ValidationRows,
     double FitSeconds,
     double Seconds,
-    string? Error);
+    string? Error)
+{
+    /// <summary>When the candidate's activity began, and when its fit began: the training stage's timeline.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    public DateTimeOffset? FitStartedAt { get; init; }
+}
 
 /// <summary>Contract names of a run's status.</summary>
 public static class RunStatuses

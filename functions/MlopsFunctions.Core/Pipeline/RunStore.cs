@@ -80,6 +80,15 @@ public sealed class RunStore(TableServiceClient service)
         }
     }
 
+    /// <summary>Adds an activity's duration to the run's timings (a retried activity adds its retries' time too).</summary>
+    public Task RecordTimingAsync(string model, string runId, string stage, TimeSpan elapsed, CancellationToken ct = default) =>
+        UpdateAsync(model, runId, r =>
+        {
+            var timings = new Dictionary<string, double>(r.Timings ?? new Dictionary<string, double>(), StringComparer.Ordinal);
+            timings[stage] = Math.Round(timings.GetValueOrDefault(stage) + elapsed.TotalSeconds, 3);
+            return r with { Timings = timings };
+        }, ct);
+
     private static TableEntity Entity(RunRecord run)
     {
         var entity = new TableEntity(run.Model, run.RunId) { ["Status"] = run.Status, ["CreatedAt"] = run.CreatedAt };

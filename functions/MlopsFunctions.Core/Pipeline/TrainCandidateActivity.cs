@@ -24,6 +24,7 @@ public sealed partial class TrainCandidateActivity(
         ArgumentNullException.ThrowIfNull(input);
         var plan = input.Plan;
         var candidate = input.Candidate;
+        var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var local = new List<string>();
         foreach (var dataset in plan.Datasets)
@@ -48,7 +49,11 @@ public sealed partial class TrainCandidateActivity(
             var value = trained.ValidationMetrics.TryGetValue(metric, out var v) ? v : (double?)null;
             outcome = new CandidateOutcome(
                 new CandidateResult(candidate.Name, candidate.Trainer, candidate.Parameters, trained.ValidationMetrics, value,
-                    trained.TrainRows, trained.ValidationRows, Math.Round(trained.FitSeconds, 3), Math.Round(clock.Elapsed.TotalSeconds, 3), null),
+                    trained.TrainRows, trained.ValidationRows, Math.Round(trained.FitSeconds, 3), Math.Round(clock.Elapsed.TotalSeconds, 3), null)
+                {
+                    StartedAt = started,
+                    FitStartedAt = trained.FitStartedAt,
+                },
                 modelBlob.ToString(), trained.Sha256, schemaBlob.ToString());
             LogTrained(logger, plan.Model, plan.Version.Value, candidate.Name, trained.TrainRows, trained.FitSeconds, metric, value);
         }
@@ -64,7 +69,10 @@ public sealed partial class TrainCandidateActivity(
             LogFailed(logger, ex, plan.Model, candidate.Name);
             outcome = new CandidateOutcome(
                 new CandidateResult(candidate.Name, candidate.Trainer, candidate.Parameters, null, null, 0, 0, 0,
-                    Math.Round(clock.Elapsed.TotalSeconds, 3), $"{ex.GetType().Name}: {ex.Message}"),
+                    Math.Round(clock.Elapsed.TotalSeconds, 3), $"{ex.GetType().Name}: {ex.Message}")
+                {
+                    StartedAt = started,
+                },
                 null, null, null);
         }
 

@@ -38,9 +38,31 @@ public sealed class TrainingWindows(ModelRegistry registry, BlobStore blobs, Dat
     }
 
     /// <summary>The window with its schema, profile and rows per dataset (one streaming pass when it has several files).</summary>
-    public async Task<WindowData> ResolveAsync(string model, ModelSpec spec, IReadOnlyList<DatasetRef> accepted, CancellationToken ct = default)
+    public async Task<WindowData> ResolveAsync(string model, ModelSpec spec, IReadOnlyList<DatasetRef> accepted, CancellationToken ct = default) =>
+        await DescribeAsync(await SelectAsync(model, spec, accepted, ct).ConfigureAwait(false), options.Value.Seed, ct).ConfigureAwait(false);
+
+    /// <summary>A version's datasets, as its lineage names them, or the name of the first one that no longer exists.</summary>
+    public async Task<(List<DatasetRef> Datasets, string? Missing)> OfVersionAsync(string model, ModelVersion version, CancellationToken ct = default)
     {
-        var datasets = await SelectAsync(model, spec, accepted, ct).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(version);
+        var datasets = new List<DatasetRef>();
+        foreach (var sha in version.Lineage.Datasets?.Select(d => d.Sha256) ?? [version.Lineage.DatasetSha256])
+        {
+            if (await registry.GetDatasetAsync(model, sha, ct).ConfigureAwait(false) is not { } record)
+            {
+                return ([], sha);
+            }
+
+            datasets.Add(Ref(record));
+        }
+
+        return (datasets, null);
+    }
+
+    /// <summary>Schema, profile and rows per dataset of the given datasets (oldest first), split and de-duplicated with <paramref name="seed"/>.</summary>
+    public async Task<WindowData> DescribeAsync(List<DatasetRef> datasets, int seed, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(datasets);
         if (datasets.Count == 0)
         {
             return new WindowData([], [], 0, null!, null!);
@@ -67,7 +89,7 @@ public sealed class TrainingWindows(ModelRegistry registry, BlobStore blobs, Dat
         }
 
         var settings = options.Value;
-        var (rows, windowProfile) = WindowProfiler.Scan(local, schema, CsvLimits.From(settings), settings.Seed);
+        var (rows, windowProfile) = WindowProfiler.Scan(local, schema, CsvLimits.From(settings), seed);
         var uses = datasets.Select((d, i) => new DatasetUse(d.Dataset, d.Sha256, rows[i])).ToList();
         return new WindowData(datasets, uses, rows.Sum(), schema, windowProfile);
     }

@@ -11,6 +11,14 @@ public sealed class ValidateDataActivity(DatasetIntake intake, RunStore runs) : 
     public override async Task<ValidationOutcome> RunAsync(TaskActivityContext context, ValidateInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await RunCoreAsync(input).ConfigureAwait(false);
+        await runs.RecordTimingAsync(input.Model, input.RunId, Stages.Validating, clock.Elapsed).ConfigureAwait(false);
+        return result;
+    }
+
+    private async Task<ValidationOutcome> RunCoreAsync(ValidateInput input)
+    {
         await runs.UpdateAsync(input.Model, input.RunId, r => r with { Stage = Stages.Validating }).ConfigureAwait(false);
         var (outcome, report) = await intake.ValidateAsync(input.Model, input.Source, input.RunId).ConfigureAwait(false);
         if (report is not null)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Compression;
 using System.Security.Cryptography;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -26,7 +27,10 @@ public sealed record TrainedCandidate(
     IReadOnlyDictionary<string, double> ValidationMetrics,
     long TrainRows,
     long ValidationRows,
-    double FitSeconds);
+    double FitSeconds)
+{
+    public DateTimeOffset FitStartedAt { get; init; }
+}
 
 /// <summary>
 /// Trains one candidate on the training rows (featurized once to a binary file on disk, then streamed through an
@@ -40,21 +44,52 @@ public static class CandidateTrainer
         ArgumentNullException.ThrowIfNull(job);
         var ml = new MLContext(job.Split.Seed);
         var featurizer = new Featurizer(job.Schema);
-        var train = ml.Data.LoadFromBinary(PreparedRows.Path(ml, job.Files, featurizer, job.Split, Split.Train, job.Limits));
+        var train = ml.Data.LoadFromBinary(PreparedRows.Path(job.Files, featurizer, job.Split, Split.Train, job.Limits));
         var estimator = FeaturePipeline.Build(ml, featurizer, job.Candidate, job.TrainRowsHint, job.Split.Seed, job.Threads);
+        var fitStarted = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var model = estimator.Fit(train);
         var fit = clock.Elapsed.TotalSeconds;
 
         var schema = job.Schema.Task == MlTask.Multiclass ? job.Schema with { Classes = ClassesOf(model.GetOutputSchema(train.Schema)) } : job.Schema;
-        var validation = ml.Data.LoadFromBinary(PreparedRows.Path(ml, job.Files, featurizer, job.Split, Split.Validation, job.Limits));
+        var validation = ml.Data.LoadFromBinary(PreparedRows.Path(job.Files, featurizer, job.Split, Split.Validation, job.Limits));
         var outputs = ModelOutputs.Collect(model, validation, schema);
         var metrics = outputs.Count > 0 ? MetricCalculator.Compute(outputs) : new Dictionary<string, double>();
 
         using var stream = new MemoryStream();
         ml.Model.Save(model, train.Schema, stream);
-        var bytes = stream.ToArray();
-        return new TrainedCandidate(bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)), schema, metrics, train.GetRowCount() ?? 0, outputs.Count, fit);
+        var bytes = WithoutTimestamps(stream.ToArray());
+        return new TrainedCandidate(bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)), schema, metrics, train.GetRowCount() ?? 0, outputs.Count, fit)
+        {
+            FitStartedAt = fitStarted,
+        };
+    }
+
+    /// <summary>The time every model zip entry carries, instead of the time it was saved.</summary>
+    public static readonly DateTimeOffset EntryTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>
+    /// ML.NET stamps each zip entry with the time of saving, so two trainings of the same model on the same data and
+    /// seed gave different bytes, and different SHA-256s in the registry, whenever they were saved in different
+    /// seconds. The same entries, in the same order, with a fixed time make the bytes a function of the model alone.
+    /// </summary>
+    internal static byte[] WithoutTimestamps(byte[] zip)
+    {
+        using var output = new MemoryStream();
+        using (var source = new ZipArchive(new MemoryStream(zip), ZipArchiveMode.Read))
+        using (var target = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var entry in source.Entries)
+            {
+                var copy = target.CreateEntry(entry.FullName, CompressionLevel.Optimal);
+                copy.LastWriteTime = EntryTime;
+                using var from = entry.Open();
+                using var to = copy.Open();
+                from.CopyTo(to);
+            }
+        }
+
+        return output.ToArray();
     }
 
     private static List<string> ClassesOf(DataViewSchema output)

@@ -19,6 +19,7 @@ public sealed class Featurizer
     private readonly Slot[] slots;
     private readonly string[] emptyCategorical;
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>>? classNames;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> columnIndex;
 
     public Featurizer(DatasetSchema schema)
     {
@@ -45,6 +46,8 @@ public sealed class Featurizer
         }
 
         slots = [.. list];
+        columnIndex = slots.Select((slot, i) => (slot.Name, i)).DistinctBy(c => c.Name)
+            .ToDictionary(c => c.Name, c => c.i, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
         NumericInputs = numeric;
         CategoricalInputs = categorical;
         emptyCategorical = new string[CategoricalSize];
@@ -81,6 +84,9 @@ public sealed class Featurizer
     public IReadOnlyList<string> Terms { get; }
 
     public ColumnKind KindOf(int column) => slots[column].Kind;
+
+    /// <summary>The input column of a name, or -1: a lookup by span, so request parsing allocates no key strings.</summary>
+    public int IndexOf(ReadOnlySpan<char> name) => columnIndex.TryGetValue(name, out var index) ? index : -1;
 
     /// <summary>A row with every input missing (the state serving starts from).</summary>
     public ModelRow CreateRow()

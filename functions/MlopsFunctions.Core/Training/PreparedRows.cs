@@ -16,10 +16,15 @@ public static class PreparedRows
     private static readonly ConcurrentDictionary<string, SemaphoreSlim> Locks = new(StringComparer.Ordinal);
 
     /// <summary>The path of the binary file of one split, writing it when this machine does not have it yet.</summary>
-    public static string Path(MLContext ml, IReadOnlyList<string> files, Featurizer featurizer, RowSplit split, Split part, CsvLimits limits)
+    /// <remarks>
+    /// The file is written with a context of its own: writing it with the trainer's context used up that context's
+    /// random numbers, so a trainer that shuffles (SDCA) learnt another model when the file had to be written than
+    /// when it was already there, and the same data and seed did not give the same metrics.
+    /// </remarks>
+    public static string Path(IReadOnlyList<string> files, Featurizer featurizer, RowSplit split, Split part, CsvLimits limits)
     {
-        ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(featurizer);
+        ArgumentNullException.ThrowIfNull(split);
         var key = Key(files, featurizer, split, part);
         var path = System.IO.Path.Combine(Storage.DatasetFiles.Root, $"{key}.{part.ToString().ToLowerInvariant()}.idv");
         var gate = Locks.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
@@ -36,6 +41,7 @@ public static class PreparedRows
             var partial = $"{path}.{Guid.NewGuid():N}.part";
             try
             {
+                var ml = new MLContext(split.Seed);
                 var view = ModelRow.ToDataView(ml, new TrainingRows(files, featurizer, split, part, limits), featurizer);
                 using (var stream = File.Create(partial))
                 {

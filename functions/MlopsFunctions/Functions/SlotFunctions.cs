@@ -59,26 +59,30 @@ public sealed class SlotFunctions(ModelRegistry registry, ModelCache cache, Smok
         }
 
         var body = await ApiResults.ReadBodyAsync(request, ct).ConfigureAwait(false);
-        var (source, invalidBody) = RetrainSource(model, body);
+        var (source, replay, invalidBody) = RetrainSource(model, body);
         if (invalidBody is not null)
         {
             return ApiResults.Problem(invalidBody);
         }
 
+        var runId = replay is { } v ? RunIds.ForReplay(model, v, DateTimeOffset.UtcNow) : RunIds.ForManual(model, DateTimeOffset.UtcNow);
         var (result, problem) = await starter.StartRetrainAsync(
-            client, model, "manual", RunIds.ForManual(model, DateTimeOffset.UtcNow), ApiResults.Actor(request), source, ct: ct).ConfigureAwait(false);
+            client, model, replay is null ? "manual" : "replay", runId, ApiResults.Actor(request), source, replay: replay, ct: ct).ConfigureAwait(false);
         return problem is not null
             ? ApiResults.Problem(problem)
             : ApiResults.Json(new { model, instanceId = result!.InstanceId, runId = result.InstanceId, result.Message, status = $"/api/runs/{result.InstanceId}" },
                 StatusCodes.Status202Accepted);
     }
 
-    /// <summary>The optional body of a retrain: {"source": "rejected/{model}/file.csv"} or {"dataset": "&lt;sha256&gt;"} re-runs one file.</summary>
-    private static (string? Source, ApiProblem? Problem) RetrainSource(string model, string body)
+    /// <summary>
+    /// The optional body of a retrain: {"source": "rejected/{model}/file.csv"} or {"dataset": "&lt;sha256&gt;"} re-runs one
+    /// file; {"replay": N} reproduces version N from its lineage (its datasets, spec, seed and split).
+    /// </summary>
+    private static (string? Source, int? Replay, ApiProblem? Problem) RetrainSource(string model, string body)
     {
         if (string.IsNullOrWhiteSpace(body))
         {
-            return (null, null);
+            return (null, null, null);
         }
 
         try
@@ -87,21 +91,27 @@ public sealed class SlotFunctions(ModelRegistry registry, ModelCache cache, Smok
             var root = document.RootElement;
             if (root.ValueKind == System.Text.Json.JsonValueKind.Object && root.TryGetProperty("source", out var source) && source.ValueKind == System.Text.Json.JsonValueKind.String)
             {
-                return (source.GetString(), null);
+                return (source.GetString(), null, null);
+            }
+
+            if (root.ValueKind == System.Text.Json.JsonValueKind.Object && root.TryGetProperty("replay", out var replay) &&
+                replay.ValueKind == System.Text.Json.JsonValueKind.Number && replay.TryGetInt32(out var version) && version > 0)
+            {
+                return (null, version, null);
             }
 
             if (root.ValueKind == System.Text.Json.JsonValueKind.Object && root.TryGetProperty("dataset", out var dataset) && dataset.ValueKind == System.Text.Json.JsonValueKind.String &&
                 dataset.GetString() is { Length: 64 } sha && sha.All(char.IsAsciiHexDigitLower))
             {
-                return (Core.Storage.BlobPath.Dataset(model, sha).ToString(), null);
+                return (Core.Storage.BlobPath.Dataset(model, sha).ToString(), null, null);
             }
         }
         catch (System.Text.Json.JsonException)
         {
         }
 
-        return (null, ApiProblem.BadRequest("invalid-body",
-            $"The body of a retrain is empty (train on the accepted data), or {{\"source\": \"rejected/{model}/<file>\"}}, or {{\"dataset\": \"<sha256>\"}}."));
+        return (null, null, ApiProblem.BadRequest("invalid-body",
+            $"The body of a retrain is empty (train on the accepted data), or {{\"source\": \"rejected/{model}/<file>\"}}, or {{\"dataset\": \"<sha256>\"}}, or {{\"replay\": <version>}}."));
     }
 
     /// <summary>
@@ -179,11 +189,14 @@ public sealed class SlotFunctions(ModelRegistry registry, ModelCache cache, Smok
                 $"Version {number} of '{model}' is {record.Status}, not awaiting approval."));
         }
 
-        // Only a run that is really waiting can take the decision; otherwise the event would vanish silently.
+        // Only a run that will wait for the decision can take it; otherwise the event would vanish silently. The version
+        // turns awaiting-approval in the staging step, just before the run waits: Durable buffers an event raised in
+        // between, so a decision is taken from that moment on, not only once the run's stage has caught up.
         var run = await runs.GetAsync(model, record.RunId, ct).ConfigureAwait(false);
         var instanceId = record.InstanceId ?? run?.InstanceId ?? record.RunId;
         var instance = await client.GetInstanceAsync(instanceId, ct).ConfigureAwait(false);
-        if (run is not { Status: RunStatuses.Running, Stage: Stages.AwaitingApproval } || instance?.RuntimeStatus != OrchestrationRuntimeStatus.Running)
+        if (run is not { Status: RunStatuses.Running, Stage: Stages.AwaitingApproval or Stages.Staging or Stages.Registering }
+            || instance?.RuntimeStatus != OrchestrationRuntimeStatus.Running)
         {
             return ApiResults.Problem(ApiProblem.Conflict("not-awaiting-approval",
                 $"Version {number} of '{model}' is marked awaiting approval, but run {record.RunId} is not waiting for a decision ({run?.Status ?? "unknown"}, {run?.Stage ?? "no stage"})."));

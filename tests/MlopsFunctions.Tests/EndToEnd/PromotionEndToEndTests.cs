@@ -46,7 +46,7 @@ public sealed class PromotionEndToEndTests(LocalHostFixture host)
         await host.PutSpecAsync(Model, """{"task":"multiclass","label":"species","gates":{"minMetric":0.8},"promotion":"manual","ignore":["sepal_length"]}""");
         await host.UploadAsync("incoming", $"{Model}/v3.csv", DropColumn(iris, 0));
         await WaitForVersionStatusAsync(3, "awaiting-approval");
-        await host.SendAsync(HttpMethod.Post, $"api/models/{Model}/versions/3/approve");
+        Assert.Equal(202, (await host.SendAsync(HttpMethod.Post, $"api/models/{Model}/versions/3/approve")).Status);
         await host.WaitForProductionAsync(Model, not: 1);
         Assert.Equal("3", (await Predict()).Version);
 

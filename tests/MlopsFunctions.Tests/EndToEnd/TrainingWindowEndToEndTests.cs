@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using MlopsFunctions.Core.Data;
 using MlopsFunctions.Core.Training;
 using MlopsFunctions.Tests.Infrastructure;
@@ -42,6 +43,40 @@ public sealed class TrainingWindowEndToEndTests(LocalHostFixture host)
         Assert.Equal(DistinctRows(files), datasets.Select(d => d.GetProperty("rows").GetInt64()));
         Assert.Equal(UnionTrainRows(files), record.GetProperty("trainRows").GetInt64());
     }
+
+    [Fact]
+    public async Task Replaying_a_version_trains_its_datasets_with_its_spec_and_seed_and_gets_the_same_candidates()
+    {
+        const string model = "iris-replay";
+        await host.PutSpecAsync(model, """{"task":"multiclass","label":"species","trainers":["LightGbm"],"gates":{"minMetric":0.5}}""");
+        await host.UploadAsync("incoming", $"{model}/iris.csv", LocalHostFixture.ReadSample("iris"));
+        var original = await RunAsync(model, r => r.GetProperty("runId").GetString()!.Contains(".data.", StringComparison.Ordinal));
+
+        // The spec changes afterwards (other trainers, a column ignored): a replay still trains what v1 trained.
+        await host.PutSpecAsync(model, """{"task":"multiclass","label":"species","trainers":["SdcaMaximumEntropy"],"ignore":["sepal_width"],"gates":{"minMetric":0.5}}""");
+        Assert.Equal(404, (await host.SendAsync(HttpMethod.Post, $"api/models/{model}/retrain", """{"replay":9}""")).Status);
+        var (status, body) = await host.SendAsync(HttpMethod.Post, $"api/models/{model}/retrain", """{"replay":1}""");
+        Assert.Equal(202, status);
+        var runId = body.GetProperty("runId").GetString()!;
+        Assert.Contains(".replay.v1.", runId, StringComparison.Ordinal);
+        var replay = await RunAsync(model, r => r.GetProperty("runId").GetString() == runId);
+
+        static string Candidates(JsonElement run) => string.Join("; ", run.GetProperty("details").GetProperty("candidates").EnumerateArray()
+            .Select(c => $"{c.GetProperty("name").GetString()}={c.GetProperty("value").GetDouble().ToString("R", CultureInfo.InvariantCulture)}"));
+        Assert.Equal(Candidates(original), Candidates(replay));
+
+        var first = (await host.GetJsonAsync($"api/models/{model}/versions/1")).GetProperty("version");
+        var second = (await host.GetJsonAsync($"api/models/{model}/versions/2")).GetProperty("version");
+        Assert.Equal(first.GetProperty("modelSha256").GetString(), second.GetProperty("modelSha256").GetString()); // byte for byte
+        var (v1, v2) = (first.GetProperty("lineage"), second.GetProperty("lineage"));
+        Assert.Equal(v1.GetProperty("datasets").ToString(), v2.GetProperty("datasets").ToString());
+        Assert.Equal(v1.GetProperty("spec").ToString(), v2.GetProperty("spec").ToString());
+        Assert.Equal(v1.GetProperty("seed").GetInt32(), v2.GetProperty("seed").GetInt32());
+        Assert.Equal("replay of v1", v2.GetProperty("trigger").GetString());
+    }
+
+    private async Task<JsonElement> RunAsync(string model, Func<JsonElement, bool> match) =>
+        (await host.WaitForRunAsync(model, match)).GetProperty("runs").EnumerateArray().First(match);
 
     private static string Sha(string content) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
 

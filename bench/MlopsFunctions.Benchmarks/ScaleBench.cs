@@ -1,0 +1,330 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using MlopsFunctions.Core.Data;
+using MlopsFunctions.Core.Registry;
+using MlopsFunctions.Core.Training;
+
+namespace MlopsFunctions.Benchmarks;
+
+/// <summary>
+/// The data path and the pipeline at scale, each measurement in its own process where peak memory is reported (the
+/// kernel's high-water mark, VmHWM, so nothing is missed between samples):
+///   data-sizes            validation + profiling throughput and peak memory at 100 and 400 MiB (issue 6)
+///   pipeline [rows=N] [trainers=a,b]   upload -> production through LocalHost: peak memory of the host and its trainer
+///                         children, time, the trainers' own fit time and what is left (issue 6)
+///   candidates            upload -> staging on 200k rows, fits timed in process and in the pipeline: overhead and
+///                         parallel speed-up (issue 7)
+///   recovery              kill LocalHost in each stage, restart, time to completion (issue 7)
+///   window-compare        training memory on one 200k-row file vs a window of ten (issue 10)
+///   training-load         predict p50/p99 at 8 clients while 2M rows train, against idle (issue 11)
+/// </summary>
+internal static class ScaleBench
+{
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+
+    public static async Task<int> RunAsync(string mode, Dictionary<string, string> settings) => mode switch
+    {
+        "data" => Data(int.Parse(settings["size"], CultureInfo.InvariantCulture)),
+        "data-sizes" => await ChildrenAsync("data", [["size=100"], ["size=400"]]),
+        "pipeline" => await PipelineAsync(long.Parse(settings.GetValueOrDefault("rows", "2000000"), CultureInfo.InvariantCulture),
+            settings.GetValueOrDefault("trainers", "LightGbm")),
+        "candidates" => await CandidatesAsync(),
+        "recovery" => await RecoveryAsync(),
+        "window" => Window(int.Parse(settings["files"], CultureInfo.InvariantCulture)),
+        "window-compare" => await ChildrenAsync("window", [["files=1"], ["files=10"]]),
+        "training-load" => await TrainingLoadAsync(int.Parse(settings.GetValueOrDefault("seconds", "15"), CultureInfo.InvariantCulture)),
+        _ => throw new ArgumentException($"Unknown mode '{mode}'."),
+    };
+
+    /// <summary>Runs this benchmark again in child processes (one per argument set), so each reports its own peak memory.</summary>
+    private static async Task<int> ChildrenAsync(string mode, string[][] runs)
+    {
+        foreach (var args in runs)
+        {
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = false };
+            info.ArgumentList.Add(typeof(ScaleBench).Assembly.Location);
+            info.ArgumentList.Add(mode);
+            foreach (var arg in args)
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            using var child = Process.Start(info)!;
+            await child.WaitForExitAsync();
+            if (child.ExitCode != 0)
+            {
+                return child.ExitCode;
+            }
+        }
+
+        return 0;
+    }
+
+    private static int Data(int megabytes)
+    {
+        var file = FlightsData.BuildMegabytes(megabytes);
+        var spec = new ModelSpec { Task = "regression", Label = "delay" };
+        var limits = new CsvLimits(long.MaxValue, 1000, 1 << 20, 1000);
+        var baseline = Process.GetCurrentProcess();
+        var cpu = baseline.TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        ValidationReport report;
+        using (var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+        {
+            (report, _) = DatasetValidator.Validate(stream, new ValidationContext { Model = "bench", Source = "bench.csv", Spec = spec, Limits = limits });
+        }
+
+        var seconds = clock.Elapsed.TotalSeconds;
+        var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+        var mib = report.Bytes / (1024.0 * 1024.0);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"validate+profile {mib,7:F1} MiB, {report.UsableRows,10:N0} rows: {seconds,5:F2} s wall ({mib / seconds,6:F1} MiB/s), " +
+            $"{cpuSeconds,5:F2} s CPU ({mib / cpuSeconds,6:F1} MiB/s per core), peak RSS {Proc.PeakRssMb(Environment.ProcessId),6:F0} MiB, accepted {report.Accepted}"));
+        return report.Accepted ? 0 : 1;
+    }
+
+    private static async Task<int> PipelineAsync(long rows, string trainers)
+    {
+        var file = FlightsData.Build(rows);
+        await using var env = await BenchEnvironment.StartAsync();
+        var (host, http) = await env.StartLocalHostAsync("PipelineHub");
+        var idle = Proc.RssMb(host.ProcessId);
+        var trainerList = string.Join(',', trainers.Split(',').Select(t => $"\"{t}\""));
+        var spec = "{\"task\":\"regression\",\"label\":\"delay\",\"trainers\":[" + trainerList + "],\"gates\":{\"minMetric\":-1}}";
+        (await http.PutAsync(new Uri("api/models/flights", UriKind.Relative), new StringContent(spec))).EnsureSuccessStatusCode();
+        var blob = new BlobServiceClient(env.Connection).GetBlobContainerClient("incoming").GetBlobClient("flights/flights.csv");
+        var uploadClock = Stopwatch.StartNew();
+        await blob.UploadAsync(file, overwrite: true);
+        var upload = uploadClock.Elapsed.TotalSeconds;
+
+        var clock = Stopwatch.StartNew();
+        double trainerPeak = 0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                trainerPeak = Math.Max(trainerPeak, Proc.Find("--mlops-train").Sum(Proc.RssMb));
+                await Task.Delay(100);
+            }
+        });
+        await BenchEnvironment.WaitAsync(async () => await ProductionAsync(http, "flights") is not null, TimeSpan.FromMinutes(20));
+        var total = clock.Elapsed.TotalSeconds;
+        await sampling.CancelAsync();
+        await sampler;
+
+        var run = await NewestRunAsync(http, "flights");
+        var fits = Candidates(run).Where(c => c.FitStartedAt is not null).ToList();
+        var fitWall = UnionSeconds(fits.Select(c => (c.FitStartedAt!.Value, c.FitStartedAt.Value.AddSeconds(c.FitSeconds))));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"pipeline, {rows:N0} rows ({new FileInfo(file).Length / (1024.0 * 1024.0):F0} MiB), trainers {trainers}: upload {upload:F1} s; upload done -> production {total:F1} s; " +
+            $"trainers' own fit time {fitWall:F1} s (wall, union of {fits.Count} fits; sum {fits.Sum(c => c.FitSeconds):F1} s); the rest {total - fitWall:F1} s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   LocalHost peak RSS {Proc.PeakRssMb(host.ProcessId):F0} MiB (idle {idle:F0} MiB); trainer child processes peak {trainerPeak:F0} MiB (together, sampled every 100 ms)"));
+        Console.WriteLine($"   activity timings: {JsonSerializer.Serialize(run.GetProperty("details").GetProperty("timings"))}");
+        return 0;
+    }
+
+    private static async Task<int> CandidatesAsync()
+    {
+        var file = FlightsData.Build(200_000);
+        var spec = new ModelSpec { Task = "regression", Label = "delay" };
+        var limits = new CsvLimits(long.MaxValue, 1000, 1 << 20, 1000);
+        var (report, _) = DatasetValidator.Validate(File.OpenRead(file), new ValidationContext { Model = "bench", Source = "bench.csv", Spec = spec, Limits = limits });
+        var split = new RowSplit(0.2, 0.1, 42);
+        var threads = Math.Max(1, Environment.ProcessorCount - 1);
+        Console.WriteLine($"candidates, 200,000 flights rows, {threads} trainer thread(s):");
+        double sequential = 0;
+        foreach (var candidate in TrainerCatalog.Candidates(MlTask.Regression, null))
+        {
+            var trained = CandidateTrainer.Train(new TrainingJob([file], report.Schema!, candidate, split, 140_000, threads, limits));
+            sequential += trained.FitSeconds;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   in process: {candidate.Name,-20} fit {trained.FitSeconds,6:F2} s, R2 {trained.ValidationMetrics["RSquared"]:F4}"));
+        }
+
+        await using var env = await BenchEnvironment.StartAsync();
+        var (_, http) = await env.StartLocalHostAsync("CandidateHub", new Dictionary<string, string> { ["Mlops__TrainerIsolation"] = "inprocess" });
+        (await http.PutAsync(new Uri("api/models/flights", UriKind.Relative),
+            new StringContent("""{"task":"regression","label":"delay","promotion":"manual","gates":{"minMetric":-1}}"""))).EnsureSuccessStatusCode();
+        await new BlobServiceClient(env.Connection).GetBlobContainerClient("incoming").GetBlobClient("flights/flights.csv").UploadAsync(file, overwrite: true);
+        var clock = Stopwatch.StartNew();
+        await BenchEnvironment.WaitAsync(async () => (await NewestRunAsync(http, "flights")).GetProperty("stage").GetString() == "awaiting-approval", TimeSpan.FromMinutes(20));
+        var total = clock.Elapsed.TotalSeconds;
+        var run = await NewestRunAsync(http, "flights");
+        var candidates = Candidates(run).ToList();
+        var trainingWall = UnionSeconds(candidates.Select(c => (c.StartedAt!.Value, c.StartedAt.Value.AddSeconds(c.Seconds))));
+        var timings = run.GetProperty("details").GetProperty("timings").Deserialize<Dictionary<string, double>>(Web)!;
+        var work = trainingWall + timings.Where(t => t.Key is not ("training" or "promoting")).Sum(t => t.Value);
+        foreach (var c in candidates)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   in the pipeline: {c.Name,-20} fit {c.FitSeconds,6:F2} s, activity {c.Seconds,6:F2} s"));
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   upload -> staging {total:F1} s; activities' work {work:F1} s (training stage {trainingWall:F1} s wall + {string.Join(", ", timings.Select(t => $"{t.Key} {t.Value:F2}"))}); " +
+            $"orchestration overhead {total - work:F1} s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   parallel speed-up: sequential fit sum in process {sequential:F1} s vs training stage {trainingWall:F1} s wall = {sequential / trainingWall:F2}x on {Environment.ProcessorCount} cores " +
+            $"(fit sum inside the pipeline {candidates.Sum(c => c.FitSeconds):F1} s)"));
+        return 0;
+    }
+
+    private static async Task<int> RecoveryAsync()
+    {
+        var file = FlightsData.Build(200_000);
+        await using var env = await BenchEnvironment.StartAsync();
+        string[] stages = ["validating", "preparing", "training", "evaluating", "registering", "staging", "promoting"];
+        Console.WriteLine("recovery after a SIGKILL of LocalHost, 200,000 flights rows (LocalHost__RecoverySeconds 20):");
+        foreach (var target in stages)
+        {
+            var model = $"kill-{target}";
+            var (first, http) = await env.StartLocalHostAsync("RecoveryHub");
+            (await http.PutAsync(new Uri($"api/models/{model}", UriKind.Relative),
+                new StringContent("""{"task":"regression","label":"delay","trainers":["LightGbm","FastTree"],"gates":{"minMetric":-1}}"""))).EnsureSuccessStatusCode();
+            await new BlobServiceClient(env.Connection).GetBlobContainerClient("incoming").GetBlobClient($"{model}/flights.csv").UploadAsync(file, overwrite: true);
+            string? seen = null;
+            var deadline = Stopwatch.StartNew();
+            while (deadline.Elapsed < TimeSpan.FromMinutes(5))
+            {
+                var runs = (await http.GetFromJsonAsync<JsonElement>(new Uri($"api/models/{model}/runs", UriKind.Relative))).GetProperty("runs");
+                seen = runs.GetArrayLength() > 0 ? runs[0].GetProperty("stage").GetString() : null;
+                if (seen == target || (seen is not null && Array.IndexOf(stages, seen) > Array.IndexOf(stages, target)) || seen == "done")
+                {
+                    break;
+                }
+
+                await Task.Delay(10);
+            }
+
+            await first.KillAsync();
+            var (_, restarted) = await env.StartLocalHostAsync("RecoveryHub");
+            var clock = Stopwatch.StartNew();
+            await BenchEnvironment.WaitAsync(async () =>
+                (await restarted.GetFromJsonAsync<JsonElement>(new Uri($"api/models/{model}/runs", UriKind.Relative))).GetProperty("runs")
+                .EnumerateArray().All(r => r.GetProperty("status").GetString() is "completed" or "failed"), TimeSpan.FromMinutes(5));
+            var recovered = clock.Elapsed.TotalSeconds;
+            var state = await restarted.GetFromJsonAsync<JsonElement>(new Uri($"api/models/{model}", UriKind.Relative));
+            var outcome = (await NewestRunAsync(restarted, model)).GetProperty("result").GetProperty("outcome").GetString();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"   killed in {seen,-12} (aimed at {target,-12}): finished {recovered,5:F1} s after the restart, outcome {outcome}, " +
+                $"{state.GetProperty("versions").GetArrayLength()} version(s), production v{state.GetProperty("slots").GetProperty("production")}"));
+        }
+
+        return 0;
+    }
+
+    private static int Window(int files)
+    {
+        var paths = Enumerable.Range(0, files).Select(i => FlightsData.Build(200_000, variant: i)).ToList();
+        var spec = new ModelSpec { Task = "regression", Label = "delay" };
+        var limits = new CsvLimits(long.MaxValue, 1000, 1 << 20, 1000);
+        var (report, _) = DatasetValidator.Validate(File.OpenRead(paths[0]), new ValidationContext { Model = "bench", Source = "bench.csv", Spec = spec, Limits = limits });
+        var afterValidation = Proc.PeakRssMb(Environment.ProcessId);
+        var clock = Stopwatch.StartNew();
+        var (perFile, profile) = WindowProfiler.Scan(paths, report.Schema!, limits, 42);
+        var scan = clock.Elapsed.TotalSeconds;
+        var afterScan = Proc.PeakRssMb(Environment.ProcessId);
+        var trained = CandidateTrainer.Train(new TrainingJob(paths, report.Schema!, new Candidate("LightGbm", new Dictionary<string, double> { ["leaves"] = 31 }),
+            new RowSplit(0.2, 0.1, 42), (long)(profile.UsableRows * 0.7), Math.Max(1, Environment.ProcessorCount - 1), limits));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"window of {files,2} file(s), {perFile.Sum(),10:N0} rows: scan (dedupe + profile) {scan,5:F1} s, peak RSS {afterScan,5:F0} MiB (validation alone {afterValidation:F0}); " +
+            $"LightGbm on {trained.TrainRows:N0} training rows, fit {trained.FitSeconds:F1} s, peak RSS {Proc.PeakRssMb(Environment.ProcessId),5:F0} MiB"));
+        return 0;
+    }
+
+    private static async Task<int> TrainingLoadAsync(int seconds)
+    {
+        var file = FlightsData.Build(2_000_000);
+        var iris = File.ReadAllText(Path.Combine(MlopsFunctions.Tests.Infrastructure.RepoPaths.Root, "samples", "data", "iris.csv"));
+        Console.WriteLine($"predict at 8 clients (wrk, {seconds} s), iris model, while 2,000,000 flights rows train (LightGbm x2, FastTree x2), against idle:");
+        foreach (var (name, isolation) in new[] { ("all host, training in process", "inprocess"), ("all host, training in a child process", "process") })
+        {
+            await using var env = await BenchEnvironment.StartAsync();
+            var (host, http) = await env.StartLocalHostAsync("LoadHub", new Dictionary<string, string> { ["Mlops__TrainerIsolation"] = isolation });
+            await MeasureAsync(name, env, http, http, host.BaseAddress, host.MasterKey, iris, file, seconds);
+        }
+
+        await using (var env = await BenchEnvironment.StartAsync())
+        {
+            var (pipeline, pipelineHttp) = await env.StartLocalHostAsync("LoadHub", role: "pipeline");
+            var (serving, servingHttp) = await env.StartLocalHostAsync("LoadHub", role: "serving");
+            await MeasureAsync("serving host + pipeline host (same 2 cores)", env, pipelineHttp, servingHttp, serving.BaseAddress, serving.MasterKey, iris, file, seconds);
+            _ = pipeline;
+        }
+
+        return 0;
+    }
+
+    private static async Task MeasureAsync(
+        string name, BenchEnvironment env, HttpClient pipeline, HttpClient serving, Uri servingBase, string key, string iris, string file, int seconds)
+    {
+        var incoming = new BlobServiceClient(env.Connection).GetBlobContainerClient("incoming");
+        await incoming.CreateIfNotExistsAsync();
+        (await pipeline.PutAsync(new Uri("api/models/iris", UriKind.Relative), new StringContent("""{"task":"multiclass","label":"species"}"""))).EnsureSuccessStatusCode();
+        await incoming.GetBlobClient("iris/iris.csv").UploadAsync(BinaryData.FromString(iris), overwrite: true);
+        await BenchEnvironment.WaitAsync(async () => await ProductionAsync(serving, "iris") is not null, TimeSpan.FromMinutes(3));
+        var url = $"{servingBase}api/models/iris/predict";
+        await BenchEnvironment.WaitAsync(async () => (await serving.PostAsync(new Uri(url), new StringContent(Wrk.IrisRow))).IsSuccessStatusCode, TimeSpan.FromSeconds(30));
+        await Wrk.RunAsync(url, key, 8, 3); // warm-up
+        var idle = await Wrk.RunAsync(url, key, 8, seconds);
+
+        (await pipeline.PutAsync(new Uri("api/models/flights", UriKind.Relative),
+            new StringContent("""{"task":"regression","label":"delay","trainers":["LightGbm","FastTree"],"gates":{"minMetric":-1}}"""))).EnsureSuccessStatusCode();
+        await incoming.GetBlobClient("flights/flights.csv").UploadAsync(file, overwrite: true);
+        await BenchEnvironment.WaitAsync(async () =>
+            (await NewestRunAsync(pipeline, "flights", allowEmpty: true)).TryGetProperty("stage", out var stage) && stage.GetString() == "training", TimeSpan.FromMinutes(5));
+        var busy = await Wrk.RunAsync(url, key, 8, seconds);
+        var still = (await NewestRunAsync(pipeline, "flights")).GetProperty("stage").GetString();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   {name,-45} idle p50 {idle.P50Ms,6:F2} ms p99 {idle.P99Ms,7:F2} ms {idle.Rps,7:F0} req/s | training p50 {busy.P50Ms,6:F2} ms p99 {busy.P99Ms,7:F2} ms " +
+            $"{busy.Rps,7:F0} req/s | p99 {busy.P99Ms / idle.P99Ms:F1}x idle (stage after the load: {still}; non-2xx {idle.Errors + busy.Errors})"));
+        await BenchEnvironment.WaitAsync(async () => (await NewestRunAsync(pipeline, "flights")).GetProperty("status").GetString() is "completed" or "failed", TimeSpan.FromMinutes(20));
+    }
+
+    private static async Task<int?> ProductionAsync(HttpClient http, string model)
+    {
+        using var response = await http.GetAsync(new Uri($"api/models/{model}", UriKind.Relative));
+        if (!response.IsSuccessStatusCode)
+        {
+            return null;
+        }
+
+        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return json.GetProperty("slots").TryGetProperty("production", out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : null;
+    }
+
+    private static async Task<JsonElement> NewestRunAsync(HttpClient http, string model, bool allowEmpty = false)
+    {
+        var runs = (await http.GetFromJsonAsync<JsonElement>(new Uri($"api/models/{model}/runs", UriKind.Relative))).GetProperty("runs");
+        return runs.GetArrayLength() > 0 || !allowEmpty ? runs[0] : default;
+    }
+
+    private static List<CandidateTiming> Candidates(JsonElement run) =>
+        run.GetProperty("details").GetProperty("candidates").Deserialize<List<CandidateTiming>>(Web)!;
+
+    /// <summary>Seconds covered by the union of intervals (overlapping fits count once).</summary>
+    private static double UnionSeconds(IEnumerable<(DateTimeOffset Start, DateTimeOffset End)> intervals)
+    {
+        double total = 0;
+        DateTimeOffset? start = null, end = null;
+        foreach (var (s, e) in intervals.OrderBy(i => i.Start))
+        {
+            if (end is null || s > end)
+            {
+                total += end is null ? 0 : (end.Value - start!.Value).TotalSeconds;
+                (start, end) = (s, e);
+            }
+            else if (e > end)
+            {
+                end = e;
+            }
+        }
+
+        return total + (end is null ? 0 : (end.Value - start!.Value).TotalSeconds);
+    }
+
+    private sealed record CandidateTiming(string Name, double FitSeconds, double Seconds, DateTimeOffset? StartedAt, DateTimeOffset? FitStartedAt);
+}

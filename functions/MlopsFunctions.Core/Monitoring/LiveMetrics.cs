@@ -35,7 +35,7 @@ internal sealed class LiveMetrics(BlobServiceClient blobs)
             value = Math.Round(computed, 6);
         }
 
-        var decayed = decay?.Min is { } min && value is { } v && outputs.Count >= minLabelled && (metric.HigherIsBetter ? v < min : v > min);
+        var decayed = MonitorRules.IsDecayed(value, metric.HigherIsBetter, decay?.Min, outputs.Count, minLabelled);
         return new LiveMetric(production.Version, metric.Name, metric.HigherIsBetter, value, outputs.Count, window, decay?.Min, minLabelled, decayed, now);
     }
 

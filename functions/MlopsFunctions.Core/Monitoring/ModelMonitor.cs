@@ -141,8 +141,8 @@ public sealed partial class ModelMonitor
         }
 
         // Alarms belong to a production version: a new version starts with none.
-        state.Drift = state.Drift?.Version == version ? state.Drift : null;
-        state.Decay = state.Decay?.Version == version ? state.Decay : null;
+        state.Drift = MonitorRules.Carry(state.Drift, version);
+        state.Decay = MonitorRules.Carry(state.Decay, version);
         await JudgeDriftAsync(model, version, hours, now, ct).ConfigureAwait(false);
         await JudgeDecayAsync(model, version, state, now, ct).ConfigureAwait(false);
         await RetrainAsync(client, model, production, profile, schema, state, now, ct).ConfigureAwait(false);
@@ -164,7 +164,7 @@ public sealed partial class ModelMonitor
                 return;
             }
 
-            if (state.Drift?.Version == v)
+            if (!MonitorRules.Raises(state.Drift, v))
             {
                 return;
             }
@@ -193,7 +193,7 @@ public sealed partial class ModelMonitor
             return;
         }
 
-        if (state.Decay?.Version == version)
+        if (!MonitorRules.Raises(state.Decay, version))
         {
             return;
         }
@@ -211,41 +211,39 @@ public sealed partial class ModelMonitor
         DurableTaskClient client, string model, ModelVersion production, DataProfile profile, DatasetSchema schema, MonitorState state, DateTimeOffset now, CancellationToken ct)
     {
         var version = production.Version;
-        var alarms = new[] { (Kind: "drift", Alarm: state.Drift), (Kind: "decay", Alarm: state.Decay) }
-            .Where(a => a.Alarm is { RunId: null }).ToList();
-        var runId = alarms.Count == 0 ? null : alarms[0].Kind == "drift" ? RunIds.ForDrift(model, version) : RunIds.ForDecay(model, version);
+        var retrain = MonitorRules.Retrain(model, version, state.Drift, state.Decay);
+        var runId = retrain?.RunId;
         if (state.UnlabelledRows >= FeedbackDatasetRows || (runId is not null && state.UnlabelledRows > 0))
         {
-            var reason = runId is null
+            var reason = retrain is not { } due
                 ? $"{state.UnlabelledRows.ToString(CultureInfo.InvariantCulture)} labelled predictions waited"
-                : $"labelled predictions for the {alarms[0].Kind} retrain of v{version.ToString(CultureInfo.InvariantCulture)}";
+                : $"labelled predictions for the {due.Kind} retrain of v{version.ToString(CultureInfo.InvariantCulture)}";
             await datasets.BuildAsync(model, state, Columns(profile, schema), schema.Label, runId ?? $"{model}.feedback", reason, now, ct).ConfigureAwait(false);
         }
 
-        if (runId is null)
+        if (retrain is not { } start)
         {
             return;
         }
 
         if (!await HasNewLabelledDataAsync(model, production, ct).ConfigureAwait(false))
         {
-            LogWaiting(logger, model, alarms[0].Kind, version);
+            LogWaiting(logger, model, start.Kind, version);
             return;
         }
 
-        var (result, problem) = await starter.StartRetrainAsync(client, model, alarms[0].Kind, runId, Actor, force: false, ct: ct).ConfigureAwait(false);
+        var (result, problem) = await starter.StartRetrainAsync(client, model, start.Kind, start.RunId, Actor, force: false, ct: ct).ConfigureAwait(false);
         if (problem is not null)
         {
-            LogNotStarted(logger, model, runId, problem.Message);
+            LogNotStarted(logger, model, start.RunId, problem.Message);
             return;
         }
 
         // One retrain answers both alarms: a second run on the same window would find nothing new.
-        state.Drift = state.Drift is { RunId: null } d ? d with { RunId = runId } : state.Drift;
-        state.Decay = state.Decay is { RunId: null } k ? k with { RunId = runId } : state.Decay;
-        var why = $"retrain {runId} ({result!.Message}): labelled data newer than v{version.ToString(CultureInfo.InvariantCulture)} exists";
-        await registry.RecordEventAsync(model, alarms[0].Kind, version, Actor, why, ct).ConfigureAwait(false);
-        LogRetrain(logger, model, runId, alarms[0].Kind, result.Message);
+        (state.Drift, state.Decay) = MonitorRules.Started(start.RunId, state.Drift, state.Decay);
+        var why = $"retrain {start.RunId} ({result!.Message}): labelled data newer than v{version.ToString(CultureInfo.InvariantCulture)} exists";
+        await registry.RecordEventAsync(model, start.Kind, version, Actor, why, ct).ConfigureAwait(false);
+        LogRetrain(logger, model, start.RunId, start.Kind, result.Message);
     }
 
     /// <summary>Whether an accepted dataset (labelled feedback or an upload) came after the production version and is not in its lineage.</summary>

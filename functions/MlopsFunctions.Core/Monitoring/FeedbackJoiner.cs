@@ -153,7 +153,20 @@ internal sealed partial class FeedbackJoiner(BlobServiceClient blobs, ILogger lo
         var wanted = new Dictionary<string, FeedbackEntry>(StringComparer.Ordinal);
         foreach (var entry in entries.OrderBy(e => e.At))
         {
-            wanted[entry.Id] = entry; // the latest label of an id in this batch
+            // The latest label of an id in this batch wins. Repeats and changes within one batch are counted like those
+            // across checks, so the counts do not depend on whether two posts landed before the same check.
+            if (wanted.TryGetValue(entry.Id, out var earlier))
+            {
+                if (earlier.Label == entry.Label)
+                {
+                    state.Counts.Repeated++;
+                    continue;
+                }
+
+                state.Counts.Corrected++;
+            }
+
+            wanted[entry.Id] = entry;
         }
 
         var corrections = new HashSet<string>(StringComparer.Ordinal);

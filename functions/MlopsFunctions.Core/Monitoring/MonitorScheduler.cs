@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using MlopsFunctions.Core.Registry;
 using NCrontab;
 
@@ -9,14 +10,14 @@ namespace MlopsFunctions.Core.Monitoring;
 /// <summary>
 /// On every tick of the monitor timer, checks each model in production whose monitoring.schedule (default every 15
 /// minutes) had an occurrence since its last check. Ticks are cheap when nothing is due: the model list is re-read
-/// every 30 s and the last checks are kept in memory (seeded from each model's state, so a restart catches up once).
+/// every Mlops__MonitorListSeconds (default 30 s) and the last checks are kept in memory (seeded from each model's state, so a restart catches up once).
 /// One model's failure does not stop the others; overlapping ticks are skipped.
 /// </summary>
-public sealed partial class MonitorScheduler(ModelRegistry registry, ModelMonitor monitor, ILogger<MonitorScheduler> logger)
+public sealed partial class MonitorScheduler(ModelRegistry registry, ModelMonitor monitor, IOptions<MlopsOptions> options, ILogger<MonitorScheduler> logger)
 {
     public const string DefaultSchedule = "0 */15 * * * *";
 
-    private static readonly TimeSpan ListInterval = TimeSpan.FromSeconds(30);
+    private readonly TimeSpan listInterval = TimeSpan.FromSeconds(options.Value.MonitorListSeconds);
 
     private int ticking;
     private readonly ConcurrentDictionary<string, DateTimeOffset> lastChecks = new(StringComparer.Ordinal);
@@ -34,7 +35,7 @@ public sealed partial class MonitorScheduler(ModelRegistry registry, ModelMonito
 
         try
         {
-            if (now - listedAt >= ListInterval)
+            if (now - listedAt >= listInterval)
             {
                 models = await registry.ListModelsAsync(ct).ConfigureAwait(false);
                 listedAt = now;

@@ -56,6 +56,8 @@ param mlops {
   captureFlushSeconds: int
   @description('Captured rows held in memory at most before new ones are dropped and counted.')
   captureQueueRows: int
+  @description('Seconds between re-reads of the model list by the monitor (a model new in production waits at most this long for its first check).')
+  monitorListSeconds: int
 } = {
   minRows: 20
   holdoutFraction: '0.2'
@@ -76,6 +78,7 @@ param mlops {
   maxPredictRows: 10000
   captureFlushSeconds: 2
   captureQueueRows: 100000
+  monitorListSeconds: 30
 }
 
 @description('Durable task hub of the pipeline app\'s production slot; the serving app reads runs from it.')
@@ -125,6 +128,7 @@ var servingRoleSettings = {
   Mlops__Role: 'serving'
   'AzureWebJobs.IncomingData.Disabled': 'true'
   'AzureWebJobs.RetrainTimer.Disabled': 'true'
+  'AzureWebJobs.MonitorTimer.Disabled': 'true'
   'AzureWebJobs.PutModelSpec.Disabled': 'true'
   'AzureWebJobs.SwapSlots.Disabled': 'true'
   'AzureWebJobs.Rollback.Disabled': 'true'
@@ -148,6 +152,7 @@ var servingRoleSettings = {
 var pipelineRoleSettings = {
   Mlops__Role: 'pipeline'
   'AzureWebJobs.Predict.Disabled': 'true'
+  'AzureWebJobs.PostFeedback.Disabled': 'true'
 }
 
 module pipelineIdentity 'modules/identity.bicep' = {
@@ -260,6 +265,7 @@ var commonSettings = {
   Mlops__MaxPredictRows: string(mlops.maxPredictRows)
   Mlops__CaptureFlushSeconds: string(mlops.captureFlushSeconds)
   Mlops__CaptureQueueRows: string(mlops.captureQueueRows)
+  Mlops__MonitorListSeconds: string(mlops.monitorListSeconds)
 }
 
 // The pipeline app: the data account is its host storage (blob trigger on incoming/, task hub) and its data
@@ -309,11 +315,13 @@ module pipelineApp 'modules/function-app.bicep' = {
       TaskHubName: taskHubName
       'AzureWebJobs.IncomingData.Disabled': 'false'
       'AzureWebJobs.RetrainTimer.Disabled': 'false'
+      'AzureWebJobs.MonitorTimer.Disabled': 'false'
     }
     stagingSlotSettings: {
       TaskHubName: stagingTaskHubName
       'AzureWebJobs.IncomingData.Disabled': 'true'
       'AzureWebJobs.RetrainTimer.Disabled': 'true'
+      'AzureWebJobs.MonitorTimer.Disabled': 'true'
     }
   }
 }

@@ -92,4 +92,8 @@ public sealed class MlopsOptions
     /// <summary>Captured rows held in memory at most; beyond it rows are dropped and counted, never waited for.</summary>
     [Range(1, 10_000_000)]
     public int CaptureQueueRows { get; set; } = 100_000;
+
+    /// <summary>How often the monitor re-reads the model list: a model that reaches production waits at most this long for its first check.</summary>
+    [Range(0.1, 3600)]
+    public double MonitorListSeconds { get; set; } = 30;
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using MlopsFunctions.Core.Hosting;
+using MlopsFunctions.Core.Monitoring;
 using MlopsFunctions.Core.Pipeline;
 using MlopsFunctions.Core.Registry;
 using MlopsFunctions.Core.Serving;
@@ -58,6 +59,11 @@ public static class ServiceCollectionExtensions
         services.AddHostedService(s => s.GetRequiredService<ShadowScorer>());
         services.AddSingleton<PipelineStarter>();
         services.AddSingleton<RetrainScheduler>();
+        services.AddSingleton<DatasetIntake>();
+        services.AddSingleton<FeedbackIntake>();
+        services.AddSingleton<DriftReports>();
+        services.AddSingleton<ModelMonitor>();
+        services.AddSingleton<MonitorScheduler>();
         services.AddSingleton<StorageHealth>();
         if (roles.Runs(Roles.Pipeline))
         {

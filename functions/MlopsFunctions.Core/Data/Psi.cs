@@ -11,13 +11,20 @@ public static class Psi
     private const double Floor = 1e-4;
 
     /// <summary>PSI of a column's values against its baseline, or null when the column cannot be compared with it.</summary>
-    internal static double? Of(DriftBaseline baseline, ColumnAccumulator column)
+    internal static double? Of(DriftBaseline baseline, ColumnAccumulator column) =>
+        Counts(baseline, column) is { } binned ? Compute(baseline, binned.Counts, binned.Missing) : null;
+
+    /// <summary>
+    /// A column's values in the baseline's bins (numeric: between its cuts; categorical: per category plus "other") and
+    /// its missing count, or null when they cannot be binned alike. Monitoring adds these up per hour before <see cref="Compute"/>.
+    /// </summary>
+    internal static (long[] Counts, long Missing)? Counts(DriftBaseline baseline, ColumnAccumulator column)
     {
         ArgumentNullException.ThrowIfNull(baseline);
         ArgumentNullException.ThrowIfNull(column);
         if (baseline.Cuts is not null && column.DriftCounts is { } numeric)
         {
-            return Compute(baseline, numeric, column.Missing);
+            return ((long[])numeric.Clone(), column.Missing);
         }
 
         if (baseline.Categories is { } categories && !column.CategoriesStopped && !column.CategoriesOverflowed)
@@ -29,7 +36,7 @@ public static class Psi
             }
 
             counts[^1] = column.Present - counts.Sum();
-            return Compute(baseline, counts, column.Missing);
+            return (counts, column.Missing);
         }
 
         return null;

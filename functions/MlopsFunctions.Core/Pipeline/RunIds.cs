@@ -20,6 +20,12 @@ public static class RunIds
     public static string ForManual(string model, DateTimeOffset at) =>
         $"{model}.retrain.{at.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff", CultureInfo.InvariantCulture)}";
 
+    /// <summary>The monitor's retrain of a production version whose served inputs drifted: one per version, however many checks see it.</summary>
+    public static string ForDrift(string model, int version) => $"{model}.drift.v{version.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>The monitor's retrain of a production version whose live metric decayed: one per version.</summary>
+    public static string ForDecay(string model, int version) => $"{model}.decay.v{version.ToString(CultureInfo.InvariantCulture)}";
+
     public static string ForReplay(string model, int version, DateTimeOffset at) =>
         $"{model}.replay.v{version.ToString(CultureInfo.InvariantCulture)}.{at.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff", CultureInfo.InvariantCulture)}";
 

@@ -17,11 +17,12 @@ public sealed class TrainingWindows(ModelRegistry registry, BlobStore blobs, Dat
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(accepted);
-        var catalog = (await registry.ListDatasetsAsync(model, ct).ConfigureAwait(false)).Select(Ref).ToList();
+        var records = await registry.ListDatasetsAsync(model, ct).ConfigureAwait(false);
+        var catalog = records.Select(Ref).ToList();
         var window = spec.Window;
         List<DatasetRef> datasets = window.Kind switch
         {
-            TrainingWindow.LatestKind => accepted.Count > 0 ? [accepted[^1]] : catalog.Count > 0 ? [catalog[^1]] : [],
+            TrainingWindow.LatestKind => accepted.Count > 0 ? [accepted[^1]] : Latest(records),
             TrainingWindow.AllKind => catalog,
             TrainingWindow.DaysKind => await WithinDaysAsync(model, window.Size!.Value, ct).ConfigureAwait(false),
             _ => NewestRows(catalog, window.Size!.Value),
@@ -97,6 +98,25 @@ public sealed class TrainingWindows(ModelRegistry registry, BlobStore blobs, Dat
     {
         var since = time.GetUtcNow().AddDays(-days);
         return (await registry.ListDatasetsAsync(model, ct).ConfigureAwait(false)).Where(d => d.AcceptedAt >= since).Select(Ref).ToList();
+    }
+
+    /// <summary>
+    /// "latest" without a file of its own (a retrain): the newest dataset a user sent, with the labelled feedback
+    /// accepted after it, so a retrain the monitor starts learns from the feedback and the data it corrects alike.
+    /// </summary>
+    private static List<DatasetRef> Latest(IReadOnlyList<DatasetRecord> oldestFirst)
+    {
+        var newest = oldestFirst.LastOrDefault(d => !IsFeedback(d)) ?? (oldestFirst.Count > 0 ? oldestFirst[^1] : null);
+        return newest is null
+            ? []
+            : [Ref(newest), .. oldestFirst.Where(d => IsFeedback(d) && d != newest && d.AcceptedAt >= newest.AcceptedAt).Select(Ref)];
+    }
+
+    /// <summary>A dataset the monitor built from labelled feedback (its source is under the feedback container).</summary>
+    public static bool IsFeedback(DatasetRecord dataset)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        return dataset.Source.StartsWith(BlobPath.Feedback + "/", StringComparison.Ordinal);
     }
 
     /// <summary>The newest datasets whose rows add up to the window (the oldest of them may bring more).</summary>

@@ -31,6 +31,12 @@ public static class EventKinds
     public const string Unstage = "unstage";
     public const string SmokeTestFailed = "smoke-test-failed";
 
+    /// <summary>Served inputs drifted from the production version's training profile (the monitor).</summary>
+    public const string Drift = "drift";
+
+    /// <summary>The production version's live metric over labelled feedback fell past the spec's decay threshold.</summary>
+    public const string Decay = "decay";
+
     public static bool MovesSlots(string kind) => kind is Stage or Swap or Rollback or Unstage;
 }
 

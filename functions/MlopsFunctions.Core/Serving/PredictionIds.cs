@@ -28,6 +28,25 @@ public static class PredictionIds
         return DateTimeOffset.FromUnixTimeMilliseconds(ms);
     }
 
+    /// <summary>Whether a text has the form of a prediction id (feedback refuses anything else before storing it).</summary>
+    public static bool IsValid(string? id)
+    {
+        if (id is not { Length: 26 } || id[0] > '7')
+        {
+            return false; // 26 characters of 5 bits hold 130 bits: the first carries 3 at most
+        }
+
+        foreach (var c in id)
+        {
+            if (!Alphabet.Contains(c, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     internal static string Create(long unixMs, uint instance, ulong count)
     {
         // 128 bits: time (48) | instance (32) | counter (48), written 5 bits at a time from the top.

@@ -8,8 +8,9 @@ public readonly record struct BlobPath(string Container, string Name)
     public const string Rejected = "rejected";
     public const string Models = "models";
     public const string Captured = "captured";
+    public const string Feedback = "feedback";
 
-    public static readonly IReadOnlyList<string> Containers = [Incoming, Datasets, Rejected, Models, Captured];
+    public static readonly IReadOnlyList<string> Containers = [Incoming, Datasets, Rejected, Models, Captured, Feedback];
 
     public static BlobPath Parse(string path)
     {

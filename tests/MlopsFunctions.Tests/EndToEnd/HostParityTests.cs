@@ -23,7 +23,8 @@ public sealed class HostParityTests(LocalHostFixture host)
         "POST models/{model}/swap Admin", "POST models/{model}/rollback Admin", "POST models/{model}/retrain Admin",
         "POST models/{model}/versions/{version}/approve Admin", "POST models/{model}/versions/{version}/reject Admin",
         "GET runs/{instanceId} Function", "GET models/{model}/runs Function", "GET health Anonymous",
-        "GET models/{model}/history Function",
+        "GET models/{model}/history Function", "POST models/{model}/feedback Function", "GET models/{model}/feedback Function",
+        "GET models/{model}/drift Function",
         "GET dashboard Anonymous", "GET dashboard/{asset} Anonymous",
     ];
 
@@ -47,6 +48,7 @@ public sealed class HostParityTests(LocalHostFixture host)
         var triggers = Metadata().ToDictionary(f => f.GetProperty("name").GetString()!, Trigger);
         Assert.Equal(("blobTrigger", "incoming/{model}/{name}"), (triggers["IncomingData"].GetProperty("type").GetString(), triggers["IncomingData"].GetProperty("path").GetString()));
         Assert.Equal(("timerTrigger", RetrainTimerFunction.Schedule), (triggers["RetrainTimer"].GetProperty("type").GetString(), triggers["RetrainTimer"].GetProperty("schedule").GetString()));
+        Assert.Equal(("timerTrigger", MonitorTimerFunction.Schedule), (triggers["MonitorTimer"].GetProperty("type").GetString(), triggers["MonitorTimer"].GetProperty("schedule").GetString()));
     }
 
     [Fact]

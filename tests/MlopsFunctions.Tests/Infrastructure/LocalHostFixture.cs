@@ -41,10 +41,22 @@ public sealed class LocalHostFixture : IAsyncLifetime
         ["Mlops__MaxCategories"] = "100",
     };
 
+    /// <summary>
+    /// The monitor sees a model new in production at its next timer tick (every 5 s) rather than after the default
+    /// 30 s model-list interval, so monitoring tests wait for checks, not for the list.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> FastMonitor = new Dictionary<string, string>
+    {
+        ["Mlops__MonitorListSeconds"] = "1",
+    };
+
+    /// <summary>The settings of the shared LocalHost: <see cref="SmallLimits"/> and <see cref="FastMonitor"/>.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Settings = SmallLimits.Concat(FastMonitor).ToDictionary();
+
     public async Task InitializeAsync()
     {
         await azurite.InitializeAsync();
-        host = await LocalHostProcess.StartAsync(azurite.ConnectionString, settings: SmallLimits);
+        host = await LocalHostProcess.StartAsync(azurite.ConnectionString, settings: Settings);
         Http = host.CreateClient();
         Blobs = new BlobServiceClient(azurite.ConnectionString);
         await WaitHealthyAsync(Http, host);

@@ -75,7 +75,7 @@ public sealed partial class InfraTemplateTests
     public void Each_app_disables_every_function_its_role_does_not_run_and_none_it_runs()
     {
         var functions = Functions();
-        string[] triggers = ["IncomingData", "RetrainTimer"]; // a staging slot never reacts to data or schedules
+        string[] triggers = ["IncomingData", "RetrainTimer", "MonitorTimer"]; // a staging slot never reacts to data or schedules
 
         foreach (var app in Apps())
         {

@@ -30,9 +30,9 @@ public sealed class RoleTests
     public void Serving_runs_predict_and_reads_pipeline_runs_triggers_and_admin_and_both_read()
     {
         var declared = DeclaredRoles();
-        string[] servingOnly = ["Predict"];
-        string[] pipelineOnly = ["IncomingData", "RetrainTimer", "PutModelSpec", "SwapSlots", "Rollback", "ApproveVersion", "RejectVersion", "RetrainModel"];
-        string[] both = ["Health", "ListModels", "GetModel", "GetModelVersion", "GetRun", "ListModelRuns"];
+        string[] servingOnly = ["Predict", "PostFeedback"];
+        string[] pipelineOnly = ["IncomingData", "RetrainTimer", "MonitorTimer", "PutModelSpec", "SwapSlots", "Rollback", "ApproveVersion", "RejectVersion", "RetrainModel"];
+        string[] both = ["Health", "ListModels", "GetModel", "GetModelVersion", "GetRun", "ListModelRuns", "GetFeedback", "GetDrift"];
 
         Assert.All(servingOnly, f => Assert.Equal(Roles.Serving, declared[f]));
         Assert.All(pipelineOnly, f => Assert.Equal(Roles.Pipeline, declared[f]));

@@ -103,31 +103,23 @@ public sealed class ServingEndToEndTests(LocalHostFixture host)
     }
 
     [Fact]
-    public async Task Shadow_scoring_is_recorded_and_does_not_slow_the_caller()
+    public async Task Shadow_scoring_of_every_production_request_is_recorded_against_production()
     {
         const string Model = "shadow-iris";
         await seed.TrainFirstAsync(Model);
         var staged = await seed.StageCloneAsync(Model);
-        var off = new List<double>();
-        var on = new List<double>();
-
-        // Alternate blocks with shadow off and on, so background load on the machine hits both alike.
+        // Blocks with shadow off and on: only the requests sent while it is on are scored by the staged version. That the
+        // caller never waits for shadow scoring is a unit test (ServingUnitTests); its cost under load is in the benchmark.
         for (var block = 0; block < 6; block++)
         {
             var shadow = block % 2 == 1;
             await host.PutSpecAsync(Model, $$"""{"task":"multiclass","label":"species","shadow":{{(shadow ? "true" : "false")}}}""");
             for (var i = 0; i < 60; i++)
             {
-                var clock = Stopwatch.StartNew();
                 var (status, version, _) = await seed.PredictAsync(Model);
-                (shadow ? on : off).Add(clock.Elapsed.TotalMilliseconds);
                 Assert.Equal((200, "1"), (status, version));
             }
         }
-
-        var medianOff = off.Order().ElementAt(off.Count / 2);
-        var medianOn = on.Order().ElementAt(on.Count / 2);
-        Assert.True(medianOn <= (medianOff * 1.5) + 1.0, $"median latency {medianOn:F2} ms with shadow vs {medianOff:F2} ms without");
 
         var result = await host.WaitForAsync($"api/models/{Model}", m => m.GetProperty("monitoring").GetProperty("versions").EnumerateArray()
             .Any(v => v.GetProperty("version").GetInt32() == staged && v.TryGetProperty("shadow", out var s) && s.GetProperty("compared").GetInt64() >= 150));

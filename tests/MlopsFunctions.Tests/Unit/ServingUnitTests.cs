@@ -132,4 +132,28 @@ public sealed class ServingUnitTests
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
             base.ReadAsync(buffer[..Math.Min(buffer.Length, chunk)], cancellationToken);
     }
+
+    [Fact]
+    public async Task Shadow_requests_never_wait_for_the_scorer_even_when_it_stands_still()
+    {
+        // The scorer is never started: nothing consumes its queue, as when the staged model is slow or stuck.
+        var shadow = new ShadowScorer(null!, NullLogger<ShadowScorer>.Instance);
+        var monitor = new ServingMonitor(new Azure.Data.Tables.TableServiceClient("UseDevelopmentStorage=true"), NullLogger<ServingMonitor>.Instance);
+        var counters = monitor.For("m").Version(2);
+        var body = PredictBody.FromBytes(Encoding.UTF8.GetBytes("""{"x":1}"""));
+        IReadOnlyList<Prediction> answered = [new ScorePrediction(1)];
+
+        // Every call returns (a blocking write would never finish); past the queue's capacity, rows are dropped and counted.
+        var enqueue = Task.Run(() =>
+        {
+            for (var i = 0; i < ShadowScorer.QueueCapacity + 10; i++)
+            {
+                shadow.Enqueue("m", 1, 2, body, answered, counters);
+            }
+        });
+        Assert.Same(enqueue, await Task.WhenAny(enqueue, Task.Delay(TimeSpan.FromSeconds(30))));
+
+        Assert.Equal(ShadowScorer.QueueCapacity, shadow.Pending);
+        Assert.Equal(10, monitor.For("m").Snapshot().Versions.Single(v => v.Version == 2).ShadowDropped);
+    }
 }

@@ -56,6 +56,8 @@ param mlops {
   captureFlushSeconds: int
   @description('Captured rows held in memory at most before new ones are dropped and counted.')
   captureQueueRows: int
+  @description('Extra local exporters of traces and metrics: none, console, otlp or console,otlp (Azure Monitor is always on, through APPLICATIONINSIGHTS_CONNECTION_STRING).')
+  telemetry: string
 } = {
   minRows: 20
   holdoutFraction: '0.2'
@@ -76,6 +78,7 @@ param mlops {
   maxPredictRows: 10000
   captureFlushSeconds: 2
   captureQueueRows: 100000
+  telemetry: 'none'
 }
 
 @description('Durable task hub of the pipeline app\'s production slot; the serving app reads runs from it.')
@@ -236,7 +239,9 @@ module pipelinePlan 'modules/hosting-plan.bicep' = {
 }
 
 // Settings both apps share. Both report to the same Application Insights (each under its own cloud role name, the
-// app's name), so one application map shows a prediction and the run that produced its model.
+// app's name), so one application map shows a prediction and the run that produced its model. The same connection string
+// turns on the worker's OpenTelemetry export to Azure Monitor (MlopsTelemetry): one trace per pipeline run, prediction
+// spans, and the mlops.* metrics.
 var commonSettings = {
   FUNCTIONS_EXTENSION_VERSION: '~4'
   FUNCTIONS_WORKER_RUNTIME: 'dotnet-isolated'
@@ -260,6 +265,7 @@ var commonSettings = {
   Mlops__MaxPredictRows: string(mlops.maxPredictRows)
   Mlops__CaptureFlushSeconds: string(mlops.captureFlushSeconds)
   Mlops__CaptureQueueRows: string(mlops.captureQueueRows)
+  Mlops__Telemetry: mlops.telemetry
 }
 
 // The pipeline app: the data account is its host storage (blob trigger on incoming/, task hub) and its data

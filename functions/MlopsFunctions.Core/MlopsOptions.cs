@@ -92,4 +92,12 @@ public sealed class MlopsOptions
     /// <summary>Captured rows held in memory at most; beyond it rows are dropped and counted, never waited for.</summary>
     [Range(1, 10_000_000)]
     public int CaptureQueueRows { get; set; } = 100_000;
+
+    /// <summary>
+    /// Local exporters of the OpenTelemetry traces and metrics: "none" (default), "console", "otlp" (to
+    /// OTEL_EXPORTER_OTLP_ENDPOINT) or "console,otlp". Azure Monitor needs no value here: it is on whenever
+    /// APPLICATIONINSIGHTS_CONNECTION_STRING is set (see Telemetry.MlopsTelemetry).
+    /// </summary>
+    [RegularExpression(@"^\s*(?i:none|console|otlp)?(\s*,\s*(?i:none|console|otlp))*\s*$")]
+    public string Telemetry { get; set; } = "none";
 }

@@ -4,6 +4,7 @@ using Azure.Storage.Blobs;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using MlopsFunctions.Core;
 using MlopsFunctions.Core.Hosting;
+using MlopsFunctions.Core.Telemetry;
 using MlopsFunctions.Functions;
 using MlopsFunctions.LocalHost;
 
@@ -68,6 +69,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 // The durable worker holds a gRPC stream open to this same server: a short drain keeps Ctrl+C quick.
 builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
 builder.Services.AddMlops(builder.Configuration);
+builder.Services.AddMlopsTelemetry(builder.Configuration); // Mlops__Telemetry=console|otlp, and Azure Monitor with APPLICATIONINSIGHTS_CONNECTION_STRING
 builder.Services.AddMvcCore();
 builder.Services.Configure<LocalHostOptions>(builder.Configuration.GetSection(LocalHostOptions.Section));
 builder.AddDurableSidecar(roles);

@@ -35,7 +35,11 @@ public static class PredictionTelemetry
         if (span is { IsAllDataRequested: true })
         {
             span.SetTag(TelemetryTags.Model, model);
-            span.SetTag(TelemetryTags.Version, version);
+            if (version.Length > 0)
+            {
+                span.SetTag(TelemetryTags.Version, version);
+            }
+
             span.SetTag(TelemetryTags.Slot, slot);
             span.SetTag(TelemetryTags.Rows, rows);
             span.SetTag(TelemetryTags.Outcome, outcome);

@@ -58,6 +58,8 @@ param mlops {
   captureQueueRows: int
   @description('Seconds between re-reads of the model list by the monitor (a model new in production waits at most this long for its first check).')
   monitorListSeconds: int
+  @description('Extra local exporters of traces and metrics: none, console, otlp or console,otlp (Azure Monitor is always on, through APPLICATIONINSIGHTS_CONNECTION_STRING).')
+  telemetry: string
 } = {
   minRows: 20
   holdoutFraction: '0.2'
@@ -79,6 +81,7 @@ param mlops {
   captureFlushSeconds: 2
   captureQueueRows: 100000
   monitorListSeconds: 30
+  telemetry: 'none'
 }
 
 @description('Durable task hub of the pipeline app\'s production slot; the serving app reads runs from it.')
@@ -241,7 +244,9 @@ module pipelinePlan 'modules/hosting-plan.bicep' = {
 }
 
 // Settings both apps share. Both report to the same Application Insights (each under its own cloud role name, the
-// app's name), so one application map shows a prediction and the run that produced its model.
+// app's name), so one application map shows a prediction and the run that produced its model. The same connection string
+// turns on the worker's OpenTelemetry export to Azure Monitor (MlopsTelemetry): one trace per pipeline run, prediction
+// spans, and the mlops.* metrics.
 var commonSettings = {
   FUNCTIONS_EXTENSION_VERSION: '~4'
   FUNCTIONS_WORKER_RUNTIME: 'dotnet-isolated'
@@ -266,6 +271,7 @@ var commonSettings = {
   Mlops__CaptureFlushSeconds: string(mlops.captureFlushSeconds)
   Mlops__CaptureQueueRows: string(mlops.captureQueueRows)
   Mlops__MonitorListSeconds: string(mlops.monitorListSeconds)
+  Mlops__Telemetry: mlops.telemetry
 }
 
 // The pipeline app: the data account is its host storage (blob trigger on incoming/, task hub) and its data

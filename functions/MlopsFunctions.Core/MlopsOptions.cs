@@ -96,4 +96,11 @@ public sealed class MlopsOptions
     /// <summary>How often the monitor re-reads the model list: a model that reaches production waits at most this long for its first check.</summary>
     [Range(0.1, 3600)]
     public double MonitorListSeconds { get; set; } = 30;
+    /// <summary>
+    /// Local exporters of the OpenTelemetry traces and metrics: "none" (default), "console", "otlp" (to
+    /// OTEL_EXPORTER_OTLP_ENDPOINT) or "console,otlp". Azure Monitor needs no value here: it is on whenever
+    /// APPLICATIONINSIGHTS_CONNECTION_STRING is set (see Telemetry.MlopsTelemetry).
+    /// </summary>
+    [RegularExpression(@"^\s*(?i:none|console|otlp)?(\s*,\s*(?i:none|console|otlp))*\s*$")]
+    public string Telemetry { get; set; } = "none";
 }

@@ -4,8 +4,11 @@ using Azure.Storage.Blobs;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using MlopsFunctions.Core;
 using MlopsFunctions.Core.Hosting;
+using MlopsFunctions.Core.Telemetry;
 using MlopsFunctions.Functions;
 using MlopsFunctions.LocalHost;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
 
 // LocalHost runs the Functions app's own function classes on Kestrel, with the durable backend in-process
 // (DESIGN.md section 2), for machines where Azure Functions Core Tools cannot be installed.
@@ -68,6 +71,22 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 // The durable worker holds a gRPC stream open to this same server: a short drain keeps Ctrl+C quick.
 builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
 builder.Services.AddMlops(builder.Configuration);
+try
+{
+    // The same instrumentation as the Functions app (Core); only the exporters come from the settings:
+    // Mlops__Telemetry=console|otlp, and Azure Monitor when APPLICATIONINSIGHTS_CONNECTION_STRING is set.
+    // Like the Functions worker's invocation spans in Azure, LocalHost's HTTP server spans (public API only, not the durable
+    // sidecar's gRPC calls) are the parents of the predict spans: without them a predict span, under an unrecorded request,
+    // would not be sampled. Query values are redacted by the instrumentation; headers (keys) are never recorded.
+    builder.Services.AddMlopsTelemetry(builder.Configuration)?.WithTracing(tracing => tracing.AddAspNetCoreInstrumentation(
+        options => options.Filter = context => context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)));
+}
+catch (InvalidOperationException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+
 builder.Services.AddMvcCore();
 builder.Services.Configure<LocalHostOptions>(builder.Configuration.GetSection(LocalHostOptions.Section));
 builder.AddDurableSidecar(roles);

@@ -2,9 +2,11 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.DurableTask.Worker;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using MlopsFunctions.Core;
 using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Pipeline;
+using MlopsFunctions.Core.Telemetry;
 using MlopsFunctions.Core.Training;
 
 if (TrainerProcess.TryRunChild(args, out var trainerExit))
@@ -15,6 +17,9 @@ if (TrainerProcess.TryRunChild(args, out var trainerExit))
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.Services.AddMlops(builder.Configuration);
+// Traces and metrics when an exporter is configured (Azure Monitor in Azure); the worker's defaults name the app after its
+// site and put our spans under the invocation the host started, so they correlate with the host's telemetry.
+builder.Services.AddMlopsTelemetry(builder.Configuration)?.UseFunctionsWorkerDefaults();
 var durable = builder.ConfigureDurableWorker();
 
 // The host learns the class-based durable tasks from this registration (the extension's metadata transformer adds one

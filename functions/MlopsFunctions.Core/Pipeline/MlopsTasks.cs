@@ -8,7 +8,8 @@ public static class MlopsTasks
     public static DurableTaskRegistry AddMlopsTasks(this DurableTaskRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        return registry
+        // Every activity runs inside a span of its run's trace, wherever it runs (see PipelineTelemetry).
+        var tasks = new DurableTaskRegistry()
             .AddOrchestrator<TrainingPipeline>()
             .AddActivity<StartRunActivity>()
             .AddActivity<ValidateDataActivity>()
@@ -21,5 +22,6 @@ public static class MlopsTasks
             .AddActivity<DeclineModelActivity>()
             .AddActivity<SetVersionStatusActivity>()
             .AddActivity<FinishRunActivity>();
+        return registry.AddTraced(tasks);
     }
 }

@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using MlopsFunctions.Core.Data;
 using MlopsFunctions.Core.Registry;
+using MlopsFunctions.Core.Telemetry;
 using MlopsFunctions.Core.Training;
 
 namespace MlopsFunctions.Core.Serving;
@@ -29,8 +31,37 @@ public sealed class PredictionService(
     public Task<(PredictResponse? Response, ApiProblem? Problem)> PredictAsync(string model, string slot, string body, CancellationToken ct = default) =>
         PredictAsync(model, slot, PredictBody.FromBytes(Encoding.UTF8.GetBytes(body)), null, ct);
 
-    public async Task<(PredictResponse? Response, ApiProblem? Problem)> PredictAsync(
-        string model, string slot, PredictBody body, string? caller, CancellationToken ct = default)
+    /// <summary>Answers a predict request; traced and measured only when telemetry listens (no cost otherwise).</summary>
+    public Task<(PredictResponse? Response, ApiProblem? Problem)> PredictAsync(
+        string model, string slot, PredictBody body, string? caller, CancellationToken ct = default) =>
+        PredictionTelemetry.IsListening ? TracedAsync(model, slot, body, caller, ct) : AnswerAsync(model, slot, body, caller, ct);
+
+    private async Task<(PredictResponse? Response, ApiProblem? Problem)> TracedAsync(
+        string model, string slot, PredictBody body, string? caller, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var span = MlopsTelemetry.Source.StartActivity(PredictionTelemetry.SpanName, ActivityKind.Internal); // null unless sampled
+        var outcome = PredictionTelemetry.Error;
+        PredictResponse? response = null;
+        try
+        {
+            var answer = await AnswerAsync(model, slot, body, caller, ct).ConfigureAwait(false);
+            (response, outcome) = (answer.Response, answer.Problem?.Error ?? PredictionTelemetry.Ok);
+            return answer;
+        }
+        catch (ModelUnavailableException)
+        {
+            outcome = PredictionTelemetry.ModelUnavailable;
+            throw;
+        }
+        finally
+        {
+            PredictionTelemetry.Record(span, started, model, slot, response, outcome);
+        }
+    }
+
+    private async Task<(PredictResponse? Response, ApiProblem? Problem)> AnswerAsync(
+        string model, string slot, PredictBody body, string? caller, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(body);
         if (!Slots.IsValid(slot))

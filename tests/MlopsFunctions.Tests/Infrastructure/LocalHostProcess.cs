@@ -43,8 +43,8 @@ public sealed class LocalHostProcess : IAsyncDisposable
     }
 
     /// <summary>Starts LocalHost without waiting for it to listen, for tests of how it refuses to start.</summary>
-    public static ChildProcess Start(string connectionString, string taskHub, string? role, int port) =>
-        Start(connectionString, taskHub, role, port, NewKey(), NewKey(), null);
+    public static ChildProcess Start(string connectionString, string taskHub, string? role, int port, IReadOnlyDictionary<string, string>? settings = null) =>
+        Start(connectionString, taskHub, role, port, NewKey(), NewKey(), settings);
 
     private static ChildProcess Start(
         string connectionString, string taskHub, string? role, int port, string masterKey, string functionKey, IReadOnlyDictionary<string, string>? settings)

@@ -32,6 +32,7 @@ internal static class ScaleBench
         "pipeline" => await PipelineAsync(long.Parse(settings.GetValueOrDefault("rows", "2000000"), CultureInfo.InvariantCulture),
             settings.GetValueOrDefault("trainers", "LightGbm")),
         "candidates" => await CandidatesAsync(),
+        "idle" => await IdleAsync(),
         "recovery" => await RecoveryAsync(),
         "window" => Window(int.Parse(settings["files"], CultureInfo.InvariantCulture)),
         "window-compare" => await ChildrenAsync("window", [["files=1"], ["files=10"]]),
@@ -68,6 +69,12 @@ internal static class ScaleBench
         var file = FlightsData.BuildMegabytes(megabytes);
         var spec = new ModelSpec { Task = "regression", Label = "delay" };
         var limits = new CsvLimits(long.MaxValue, 1000, 1 << 20, 1000);
+
+        // A host validates many files: measure it warm (the JIT's tiers settled on a 10 MiB file first), as it serves.
+        using (var warm = File.OpenRead(FlightsData.BuildMegabytes(10)))
+        {
+            DatasetValidator.Validate(warm, new ValidationContext { Model = "bench", Source = "warm.csv", Spec = spec, Limits = limits });
+        }
         var baseline = Process.GetCurrentProcess();
         var cpu = baseline.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
@@ -125,6 +132,49 @@ internal static class ScaleBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"   LocalHost peak RSS {Proc.PeakRssMb(host.ProcessId):F0} MiB (idle {idle:F0} MiB); trainer child processes peak {trainerPeak:F0} MiB (together, sampled every 100 ms)"));
         Console.WriteLine($"   activity timings: {JsonSerializer.Serialize(run.GetProperty("details").GetProperty("timings"))}");
+        var all = Candidates(run).ToList();
+        var first = all.Min(c => c.StartedAt!.Value);
+        foreach (var c in all)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"   candidate {c.Name,-18} activity +{(c.StartedAt!.Value - first).TotalSeconds,5:F1} s for {c.Seconds,5:F1} s; fit +{((c.FitStartedAt ?? first) - first).TotalSeconds,5:F1} s for {c.FitSeconds,5:F1} s"));
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   training stage {UnionSeconds(all.Select(c => (c.StartedAt!.Value, c.StartedAt.Value.AddSeconds(c.Seconds)))):F1} s wall"));
+        return 0;
+    }
+
+    /// <summary>What an idle LocalHost costs: CPU over 20 s with nothing to do (timers, pollers, flushers).</summary>
+    private static async Task<int> IdleAsync()
+    {
+        await using var env = await BenchEnvironment.StartAsync();
+        var (host, _) = await env.StartLocalHostAsync("IdleHub");
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        var cpu = Proc.CpuSeconds(host.ProcessId);
+        await Task.Delay(TimeSpan.FromSeconds(20));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"idle LocalHost: {(Proc.CpuSeconds(host.ProcessId) - cpu) / 20 * 100:F1}% of one core over 20 s"));
+
+        // What the read routes an operator (or the dashboard) polls cost the host, per call.
+        var http = (await env.StartLocalHostAsync("IdleHub2")).Http;
+        (await http.PutAsync(new Uri("api/models/iris", UriKind.Relative), new StringContent("""{"task":"multiclass","label":"species"}"""))).EnsureSuccessStatusCode();
+        var iris = File.ReadAllText(Path.Combine(MlopsFunctions.Tests.Infrastructure.RepoPaths.Root, "samples", "data", "iris.csv"));
+        await new BlobServiceClient(env.Connection).GetBlobContainerClient("incoming").GetBlobClient("iris/iris.csv").UploadAsync(BinaryData.FromString(iris), overwrite: true);
+        await BenchEnvironment.WaitAsync(async () => await ProductionAsync(http, "iris") is not null, TimeSpan.FromMinutes(5));
+        var reader = Process.GetProcessesByName("dotnet").Select(p => p.Id).Where(id => id != host.ProcessId && id != Environment.ProcessId).ToList();
+        foreach (var route in new[] { "api/models/iris", "api/models/iris/runs", "api/models", "api/models/iris/versions/1" })
+        {
+            var before = reader.Sum(Proc.CpuSeconds);
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < 50; i++)
+            {
+                (await http.GetAsync(new Uri(route, UriKind.Relative))).EnsureSuccessStatusCode();
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"GET {route,-28} {clock.Elapsed.TotalMilliseconds / 50,6:F1} ms per call, host CPU {(reader.Sum(Proc.CpuSeconds) - before) * 1000 / 50,6:F1} ms per call"));
+        }
+
         return 0;
     }
 
@@ -142,33 +192,51 @@ internal static class ScaleBench
         {
             var trained = CandidateTrainer.Train(new TrainingJob([file], report.Schema!, candidate, split, 140_000, threads, limits));
             sequential += trained.FitSeconds;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   in process: {candidate.Name,-20} fit {trained.FitSeconds,6:F2} s, R2 {trained.ValidationMetrics["RSquared"]:F4}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   in process: {candidate.Name,-20} fit {trained.FitSeconds,6:F2} s, R2 {trained.ValidationMetrics["RSquared"]:F4} on {trained.TrainRows:N0} rows"));
         }
+
+        // The same fits two at a time on dedicated threads, as the pipeline runs them: what 2 cores give the raw library.
+        var pairClock = Stopwatch.StartNew();
+        var pairFits = new System.Collections.Concurrent.ConcurrentBag<(string Name, double Fit)>();
+        Parallel.ForEach(TrainerCatalog.Candidates(MlTask.Regression, null), new ParallelOptions { MaxDegreeOfParallelism = 2 }, candidate =>
+            pairFits.Add((candidate.Name, CandidateTrainer.Train(new TrainingJob([file], report.Schema!, candidate, split, 140_000, threads, limits)).FitSeconds)));
+        var pairWall = pairClock.Elapsed.TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   in process, two at a time: {string.Join(", ", pairFits.OrderBy(f => f.Name, StringComparer.Ordinal).Select(f => $"{f.Name} {f.Fit:F2} s"))}; wall {pairWall:F1} s (speed-up {sequential / pairWall:F2}x)"));
 
         await using var env = await BenchEnvironment.StartAsync();
         var (_, http) = await env.StartLocalHostAsync("CandidateHub", new Dictionary<string, string> { ["Mlops__TrainerIsolation"] = "inprocess" });
-        (await http.PutAsync(new Uri("api/models/flights", UriKind.Relative),
-            new StringContent("""{"task":"regression","label":"delay","promotion":"manual","gates":{"minMetric":-1}}"""))).EnsureSuccessStatusCode();
-        await new BlobServiceClient(env.Connection).GetBlobContainerClient("incoming").GetBlobClient("flights/flights.csv").UploadAsync(file, overwrite: true);
-        var clock = Stopwatch.StartNew();
-        await BenchEnvironment.WaitAsync(async () => (await NewestRunAsync(http, "flights")).GetProperty("stage").GetString() == "awaiting-approval", TimeSpan.FromMinutes(20));
-        var total = clock.Elapsed.TotalSeconds;
-        var run = await NewestRunAsync(http, "flights");
-        var candidates = Candidates(run).ToList();
-        var trainingWall = UnionSeconds(candidates.Select(c => (c.StartedAt!.Value, c.StartedAt.Value.AddSeconds(c.Seconds))));
-        var timings = run.GetProperty("details").GetProperty("timings").Deserialize<Dictionary<string, double>>(Web)!;
-        var work = trainingWall + timings.Where(t => t.Key is not ("training" or "promoting")).Sum(t => t.Value);
-        foreach (var c in candidates)
+
+        // First in a host just started (the JIT compiles ML.NET, the storage SDK and the host while it trains), then in
+        // the same host again on other rows of the same size, as a host that has been running serves every later run.
+        foreach (var (model, data) in new[] { ("flights-cold", FlightsData.Build(200_000, variant: 1)), ("flights", file) })
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   in the pipeline: {c.Name,-20} fit {c.FitSeconds,6:F2} s, activity {c.Seconds,6:F2} s"));
+            (await http.PutAsync(new Uri($"api/models/{model}", UriKind.Relative),
+                new StringContent("""{"task":"regression","label":"delay","promotion":"manual","gates":{"minMetric":-1}}"""))).EnsureSuccessStatusCode();
+            await new BlobServiceClient(env.Connection).GetBlobContainerClient("incoming").GetBlobClient($"{model}/flights.csv").UploadAsync(data, overwrite: true);
+            var clock = Stopwatch.StartNew();
+            await BenchEnvironment.WaitAsync(async () => await NewestRunAsync(http, model, allowEmpty: true) is { ValueKind: JsonValueKind.Object } newest &&
+                newest.GetProperty("stage").GetString() == "awaiting-approval", TimeSpan.FromMinutes(20));
+            var total = clock.Elapsed.TotalSeconds;
+            var run = await NewestRunAsync(http, model);
+            var candidates = Candidates(run).ToList();
+            var trainingWall = UnionSeconds(candidates.Select(c => (c.StartedAt!.Value, c.StartedAt.Value.AddSeconds(c.Seconds))));
+            var timings = run.GetProperty("details").GetProperty("timings").Deserialize<Dictionary<string, double>>(Web)!;
+            var work = trainingWall + timings.Where(t => t.Key is not ("training" or "promoting")).Sum(t => t.Value);
+            Console.WriteLine($"   {(model == "flights" ? "warm host" : "cold host (just started)")}:");
+            foreach (var c in candidates)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   in the pipeline: {c.Name,-20} fit {c.FitSeconds,6:F2} s, activity {c.Seconds,6:F2} s, R2 {c.Value:F4} on {c.TrainRows:N0} rows"));
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"   upload -> staging {total:F1} s; activities' work {work:F1} s (training stage {trainingWall:F1} s wall + {string.Join(", ", timings.Select(t => $"{t.Key} {t.Value:F2}"))}); " +
+                $"orchestration overhead {total - work:F1} s"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"   parallel speed-up: sequential fit sum in process {sequential:F1} s vs training stage {trainingWall:F1} s wall = {sequential / trainingWall:F2}x on {Environment.ProcessorCount} cores " +
+                $"(fit sum inside the pipeline {candidates.Sum(c => c.FitSeconds):F1} s)"));
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"   upload -> staging {total:F1} s; activities' work {work:F1} s (training stage {trainingWall:F1} s wall + {string.Join(", ", timings.Select(t => $"{t.Key} {t.Value:F2}"))}); " +
-            $"orchestration overhead {total - work:F1} s"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"   parallel speed-up: sequential fit sum in process {sequential:F1} s vs training stage {trainingWall:F1} s wall = {sequential / trainingWall:F2}x on {Environment.ProcessorCount} cores " +
-            $"(fit sum inside the pipeline {candidates.Sum(c => c.FitSeconds):F1} s)"));
         return 0;
     }
 
@@ -326,5 +394,5 @@ internal static class ScaleBench
         return total + (end is null ? 0 : (end.Value - start!.Value).TotalSeconds);
     }
 
-    private sealed record CandidateTiming(string Name, double FitSeconds, double Seconds, DateTimeOffset? StartedAt, DateTimeOffset? FitStartedAt);
+    private sealed record CandidateTiming(string Name, double FitSeconds, double Seconds, DateTimeOffset? StartedAt, DateTimeOffset? FitStartedAt, double? Value = null, long TrainRows = 0);
 }

@@ -343,7 +343,8 @@ internal static class ScaleBench
             new StringContent("""{"task":"regression","label":"delay","trainers":["LightGbm","FastTree"],"gates":{"minMetric":-1}}"""))).EnsureSuccessStatusCode();
         await incoming.GetBlobClient("flights/flights.csv").UploadAsync(file, overwrite: true);
         await BenchEnvironment.WaitAsync(async () =>
-            (await NewestRunAsync(pipeline, "flights", allowEmpty: true)).TryGetProperty("stage", out var stage) && stage.GetString() == "training", TimeSpan.FromMinutes(5));
+            await NewestRunAsync(pipeline, "flights", allowEmpty: true) is { ValueKind: JsonValueKind.Object } run &&
+            run.TryGetProperty("stage", out var stage) && stage.GetString() == "training", TimeSpan.FromMinutes(5));
         var busy = await Wrk.RunAsync(url, key, 8, seconds);
         var still = (await NewestRunAsync(pipeline, "flights")).GetProperty("stage").GetString();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

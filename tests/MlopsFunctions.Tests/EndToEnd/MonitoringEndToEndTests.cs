@@ -44,7 +44,7 @@ public sealed class MonitoringEndToEndTests(LocalHostFixture host)
         var steady = report.GetProperty("features").EnumerateArray().Where(f => f.GetProperty("name").GetString() != "bmi").ToList();
         Assert.Contains(steady, f => f.GetProperty("name").GetString() == "age");
         Assert.All(steady, f => Assert.True(f.GetProperty("psi").GetDouble() < 0.2, f.ToString()));
-        var history = await Events(Model);
+        var history = await EventsOnceAsync(Model, "drift"); // the report is saved a moment before the alarm's event
         var raised = Assert.Single(history, e => e.GetProperty("kind").GetString() == "drift");
         Assert.Contains("bmi PSI", raised.GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.Equal("monitor", raised.GetProperty("actor").GetString());
@@ -146,7 +146,7 @@ public sealed class MonitoringEndToEndTests(LocalHostFixture host)
         Assert.True(holdout >= 0.8, holdout.ToString(CultureInfo.InvariantCulture));
         Assert.True(live.GetProperty("value").GetDouble() < 0.2, live.ToString());
         Assert.True(live.GetProperty("decayed").GetBoolean(), live.ToString());
-        Assert.Contains(await Events(Model), e => e.GetProperty("kind").GetString() == "decay" && e.GetProperty("reason").GetString()!.Contains("MacroAccuracy", StringComparison.Ordinal));
+        Assert.Contains(await EventsOnceAsync(Model, "decay"), e => e.GetProperty("kind").GetString() == "decay" && e.GetProperty("reason").GetString()!.Contains("MacroAccuracy", StringComparison.Ordinal));
 
         // Later checks (every 2 s) see the same decayed version or the retrained one: never a second retrain.
         var checkedAt = feedback.GetProperty("checkedAt").GetDateTimeOffset();
@@ -203,6 +203,11 @@ public sealed class MonitoringEndToEndTests(LocalHostFixture host)
 
     private async Task<List<JsonElement>> Runs(string model) =>
         (await host.GetJsonAsync($"api/models/{model}/runs")).GetProperty("runs").EnumerateArray().ToList();
+
+    /// <summary>The model's events once one of <paramref name="kind"/> is among them.</summary>
+    private async Task<List<JsonElement>> EventsOnceAsync(string model, string kind) =>
+        (await host.WaitForAsync($"api/models/{model}/history", h => h.GetProperty("events").EnumerateArray()
+            .Any(e => e.GetProperty("kind").GetString() == kind), Long)).GetProperty("events").EnumerateArray().ToList();
 
     private async Task<List<JsonElement>> Events(string model) =>
         (await host.GetJsonAsync($"api/models/{model}/history")).GetProperty("events").EnumerateArray().ToList();

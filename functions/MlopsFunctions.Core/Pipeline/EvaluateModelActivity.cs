@@ -21,10 +21,7 @@ public sealed partial class EvaluateModelActivity(
     public override async Task<EvaluationOutcome> RunAsync(TaskActivityContext context, EvaluateInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var result = await RunCoreAsync(input).ConfigureAwait(false);
-        await runs.RecordTimingAsync(input.Plan.Model, input.Plan.RunId, Stages.Evaluating, clock.Elapsed).ConfigureAwait(false);
-        return result;
+        return await RunCoreAsync(input).ConfigureAwait(false);
     }
 
     private async Task<EvaluationOutcome> RunCoreAsync(EvaluateInput input)

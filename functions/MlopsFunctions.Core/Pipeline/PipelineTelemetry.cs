@@ -72,6 +72,21 @@ public static class PipelineTelemetry
         _ => "other",
     };
 
+    /// <summary>
+    /// The key under which an activity's duration is added to its run's timings (RunRecord.Timings), or null for
+    /// activities the run does not time (candidates keep their own times; bookkeeping steps are not stages).
+    /// </summary>
+    internal static string? TimingOf(string activity) => activity switch
+    {
+        nameof(ValidateDataActivity) => Stages.Validating,
+        nameof(PrepareTrainingActivity) => Stages.Preparing,
+        nameof(EvaluateModelActivity) => Stages.Evaluating,
+        nameof(RegisterModelActivity) => Stages.Registering,
+        nameof(StageModelActivity) => Stages.Staging,
+        nameof(PromoteModelActivity) => Stages.Promoting,
+        _ => null,
+    };
+
     /// <summary>A short, bounded word for what an activity decided (never its reason text, which can quote data).</summary>
     internal static string OutcomeOf(object? input, object? output) => output switch
     {
@@ -94,7 +109,8 @@ public static class PipelineTelemetry
 }
 
 /// <summary>
-/// Runs a durable activity inside a span of its run's trace, records its stage duration, and, around the run's
+/// Runs a durable activity inside a span of its run's trace, records its stage duration (as a metric and in the run's
+/// timings, so no activity times itself), and, around the run's
 /// finishing activity, the run's root span and outcome. Telemetry never fails an activity: its own errors are logged.
 /// </summary>
 internal sealed partial class TracedActivity(ITaskActivity inner, IServiceProvider services) : ITaskActivity
@@ -129,6 +145,11 @@ internal sealed partial class TracedActivity(ITaskActivity inner, IServiceProvid
             if (input is FinishInput finish)
             {
                 await RecordRunAsync(finish).ConfigureAwait(false);
+            }
+
+            if (scope is { Model: { } model, RunId: { } runId } && PipelineTelemetry.TimingOf(name) is { } timing)
+            {
+                await RecordTimingAsync(model, runId, timing, Stopwatch.GetElapsedTime(started)).ConfigureAwait(false);
             }
 
             return output;
@@ -258,6 +279,22 @@ internal sealed partial class TracedActivity(ITaskActivity inner, IServiceProvid
             new(TelemetryTags.Instance, finish.InstanceId),
         ], failed: result.Outcome == Outcomes.Failed);
     }
+
+    /// <summary>Adds the activity's duration to its run's timings; the work is done, so a failed write is only logged.</summary>
+    private async Task RecordTimingAsync(string model, string runId, string timing, TimeSpan elapsed)
+    {
+        try
+        {
+            await services.GetRequiredService<RunStore>().RecordTimingAsync(model, runId, timing, elapsed).ConfigureAwait(false);
+        }
+        catch (Azure.RequestFailedException ex)
+        {
+            LogTimingFailed(Logger, ex.Status, runId, timing);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record the {Timing} time of run {RunId} (storage answered {Status})")]
+    private static partial void LogTimingFailed(ILogger logger, int status, string runId, string timing);
 
     private ILogger Logger => services.GetService<ILogger<TracedActivity>>() ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 

@@ -23,10 +23,7 @@ public sealed partial class PrepareTrainingActivity(
     public override async Task<TrainingPlan> RunAsync(TaskActivityContext context, PrepareInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var result = await RunCoreAsync(input).ConfigureAwait(false);
-        await runs.RecordTimingAsync(input.Request.Model, input.Request.RunId, Stages.Preparing, clock.Elapsed).ConfigureAwait(false);
-        return result;
+        return await RunCoreAsync(input).ConfigureAwait(false);
     }
 
     private async Task<TrainingPlan> RunCoreAsync(PrepareInput input)

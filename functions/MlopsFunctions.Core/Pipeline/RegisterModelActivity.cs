@@ -23,10 +23,7 @@ public sealed class RegisterModelActivity(BlobStore blobs, DatasetFiles files, M
     public override async Task<string> RunAsync(TaskActivityContext context, RegisterInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var result = await RunCoreAsync(input).ConfigureAwait(false);
-        await runs.RecordTimingAsync(input.Plan.Model, input.Plan.RunId, Stages.Registering, clock.Elapsed).ConfigureAwait(false);
-        return result;
+        return await RunCoreAsync(input).ConfigureAwait(false);
     }
 
     private async Task<string> RunCoreAsync(RegisterInput input)

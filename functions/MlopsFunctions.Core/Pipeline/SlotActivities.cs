@@ -10,13 +10,11 @@ public sealed class StageModelActivity(ModelRegistry registry, ModelCache cache,
     public override async Task<SlotState> RunAsync(TaskActivityContext context, SlotInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         var slots = await registry.StageAsync(input.Model, input.Version, input.Actor, input.Reason).ConfigureAwait(false);
         cache.InvalidateSlots(input.Model);
         if (input.RunId is { } runId)
         {
             await runs.UpdateAsync(input.Model, runId, r => r with { Stage = input.Stage ?? Stages.Staging }).ConfigureAwait(false);
-            await runs.RecordTimingAsync(input.Model, runId, Stages.Staging, clock.Elapsed).ConfigureAwait(false);
         }
 
         return slots;
@@ -33,14 +31,7 @@ public sealed class PromoteModelActivity(ModelRegistry registry, ModelCache cach
     public override async Task<PromoteOutcome> RunAsync(TaskActivityContext context, PromoteInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var outcome = await RunCoreAsync(input).ConfigureAwait(false);
-        if (input.RunId is { } runId)
-        {
-            await runs.RecordTimingAsync(input.Model, runId, Stages.Promoting, clock.Elapsed).ConfigureAwait(false);
-        }
-
-        return outcome;
+        return await RunCoreAsync(input).ConfigureAwait(false);
     }
 
     private async Task<PromoteOutcome> RunCoreAsync(PromoteInput input)

@@ -11,10 +11,7 @@ public sealed class ValidateDataActivity(DatasetIntake intake, RunStore runs) : 
     public override async Task<ValidationOutcome> RunAsync(TaskActivityContext context, ValidateInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var result = await RunCoreAsync(input).ConfigureAwait(false);
-        await runs.RecordTimingAsync(input.Model, input.RunId, Stages.Validating, clock.Elapsed).ConfigureAwait(false);
-        return result;
+        return await RunCoreAsync(input).ConfigureAwait(false);
     }
 
     private async Task<ValidationOutcome> RunCoreAsync(ValidateInput input)

@@ -51,6 +51,9 @@ public sealed class TrainingWindowEndToEndTests(LocalHostFixture host)
         await host.PutSpecAsync(model, """{"task":"multiclass","label":"species","trainers":["LightGbm"],"gates":{"minMetric":0.5}}""");
         await host.UploadAsync("incoming", $"{model}/iris.csv", LocalHostFixture.ReadSample("iris"));
         var original = await RunAsync(model, r => r.GetProperty("runId").GetString()!.Contains(".data.", StringComparison.Ordinal));
+        var timings = original.GetProperty("details").GetProperty("timings").EnumerateObject().ToDictionary(t => t.Name, t => t.Value.GetDouble());
+        Assert.Equal(["evaluating", "preparing", "promoting", "registering", "staging", "validating"], timings.Keys.Order(StringComparer.Ordinal));
+        Assert.All(timings.Values, seconds => Assert.InRange(seconds, 0, 120));
 
         // The spec changes afterwards (other trainers, a column ignored): a replay still trains what v1 trained.
         await host.PutSpecAsync(model, """{"task":"multiclass","label":"species","trainers":["SdcaMaximumEntropy"],"ignore":["sepal_width"],"gates":{"minMetric":0.5}}""");

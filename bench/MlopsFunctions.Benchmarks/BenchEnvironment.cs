@@ -10,6 +10,12 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     private const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     private readonly List<LocalHostProcess> hosts = [];
 
+    /// <summary>
+    /// The hosts' temp folder (their dataset copies and prepared binaries), new for every benchmark: a host on a fresh
+    /// machine downloads and prepares its data, and a copy left by an earlier run would hide that cost.
+    /// </summary>
+    private readonly string temp = Directory.CreateTempSubdirectory("mlops-bench-host-").FullName;
+
     private BenchEnvironment(ChildProcess azurite, string connection)
     {
         Azurite = azurite;
@@ -41,7 +47,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     /// <summary>Starts a LocalHost and waits until it is healthy; its client sends the admin key.</summary>
     public async Task<(LocalHostProcess Host, HttpClient Http)> StartLocalHostAsync(string hub, IReadOnlyDictionary<string, string>? settings = null, string? role = null)
     {
-        var merged = new Dictionary<string, string> { ["Logging__LogLevel__MlopsFunctions"] = "Warning" };
+        var merged = new Dictionary<string, string> { ["Logging__LogLevel__MlopsFunctions"] = "Warning", ["TMPDIR"] = temp };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             merged[key] = value;
@@ -85,6 +91,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         }
 
         await Azurite.DisposeAsync();
+        Directory.Delete(temp, recursive: true);
     }
 }
 

@@ -29,16 +29,20 @@ public static class Evaluator
         ArgumentNullException.ThrowIfNull(candidate);
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(split);
-        var ml = new MLContext(split.Seed);
-        var outputs = Score(ml, files, candidate, split, limits);
+        // The champion is scored on a thread of its own while the candidate is scored here: two models, two cores.
+        var metric = MetricCatalog.Primary(spec);
+        var why = champion is null || championVersion is null ? null : Incomparable(champion.Schema, candidate.Schema, header);
+        var championScoring = champion is null || championVersion is null || why is not null
+            ? null
+            : Task.Factory.StartNew(() => Score(files, champion, split, limits), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var outputs = Score(files, candidate, split, limits);
         var metrics = MetricCalculator.Compute(outputs);
         if (champion is null || championVersion is not { } version)
         {
             return new EvaluationResult(metrics, outputs.Count, null, null);
         }
 
-        var metric = MetricCatalog.Primary(spec);
-        if (Incomparable(champion.Schema, candidate.Schema, header) is { } why)
+        if (why is not null || championScoring is null)
         {
             return new EvaluationResult(metrics, outputs.Count, new Comparison(version, null, why, outputs.Count), null);
         }
@@ -46,7 +50,7 @@ public static class Evaluator
         ModelOutputs championOutputs;
         try
         {
-            championOutputs = Score(ml, files, champion, split, limits);
+            championOutputs = championScoring.GetAwaiter().GetResult();
         }
 #pragma warning disable CA1031 // Any failure to score the champion makes it incomparable, which fails closed.
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -102,10 +106,12 @@ public static class Evaluator
         return null;
     }
 
-    private static ModelOutputs Score(MLContext ml, IReadOnlyList<string> files, ScoringModel model, RowSplit split, CsvLimits limits)
+    /// <summary>Scores the holdout rows as this model's schema featurizes them, from the prepared binary file.</summary>
+    private static ModelOutputs Score(IReadOnlyList<string> files, ScoringModel model, RowSplit split, CsvLimits limits)
     {
+        var ml = new MLContext(split.Seed);
         var featurizer = new Featurizer(model.Schema);
-        var rows = ModelRow.ToDataView(ml, new TrainingRows(files, featurizer, split, Split.Holdout, limits), featurizer);
+        var rows = ml.Data.LoadFromBinary(PreparedRows.Path(files, featurizer, split, Split.Holdout, limits));
         return ModelOutputs.Collect(model.Model, rows, model.Schema);
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.ML;
 using MlopsFunctions.Core.Data;
 using MlopsFunctions.Core.Registry;
 using MlopsFunctions.Core.Training;
@@ -44,6 +45,35 @@ public sealed class RowSplitTests : IClassFixture<RowSplitTests.FlightFiles>
 
         Assert.NotEmpty(original);
         Assert.Equal(original, reshuffled);
+    }
+
+    [Fact]
+    public void The_binary_files_hold_each_split_exactly_as_the_csv_reads_it()
+    {
+        var limits = CsvLimits.From(new Core.MlopsOptions());
+        var window = new[] { files.First10k, files.Rows10kTo12k };
+        var ml = new Microsoft.ML.MLContext(1);
+        foreach (var part in Enum.GetValues<Split>())
+        {
+            var expected = new TrainingRows(window, Flights, HashSplit, part, limits)
+                .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Target}|{r.Numeric[0]}|{r.Numeric[1]}")).ToList();
+            var path = PreparedRows.Path(window, Flights, HashSplit, part, limits);
+            var written = ml.Data.CreateEnumerable<BinaryRow>(ml.Data.LoadFromBinary(path), reuseRowObject: false)
+                .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.RegressionLabel}|{r.Numeric[0]}|{r.Numeric[1]}")).ToList();
+
+            Assert.NotEmpty(expected);
+            Assert.Equal(expected.Count, written.Count);
+            Assert.Equal(expected.Order(StringComparer.Ordinal), written.Order(StringComparer.Ordinal));
+            Assert.Equal(expected, written); // same rows, same order: training on the file is training on the CSV
+        }
+    }
+
+    private sealed class BinaryRow
+    {
+        [Microsoft.ML.Data.VectorType(2)]
+        public float[] Numeric { get; set; } = [];
+
+        public float RegressionLabel { get; set; }
     }
 
     [Fact]

@@ -113,11 +113,59 @@ internal static partial class WrkBench
             Console.WriteLine($"1,000-row batch, {name}: round trip p50 {times[times.Count / 2]:F2} ms, p90 {times[times.Count * 9 / 10]:F2} ms (40 sequential requests on loopback)");
         }
 
+        await ShadowAsync(http, host.BaseAddress, host.MasterKey, host.ProcessId, incoming, iris, seconds, rounds);
         await InProcessCost.RunAsync(connection, "iris-capture");
         var summary = await http.GetFromJsonAsync<JsonElement>(new Uri("api/models/iris-capture", UriKind.Relative));
         Console.WriteLine($"capture counters of iris-capture: {summary.GetProperty("monitoring").GetProperty("versions")}");
         await host.StopAsync();
         return 0;
+    }
+
+    /// <summary>
+    /// What shadow scoring costs the caller: the same production model at 8 clients with the spec's shadow off and on
+    /// (a staged version scores a copy of every request in the background), interleaved, capture on in both.
+    /// </summary>
+    private static async Task ShadowAsync(HttpClient http, Uri host, string key, int pid, BlobContainerClient incoming, string iris, int seconds, int rounds)
+    {
+        const string Model = "iris-shadow";
+        string Spec(bool shadow) => $$"""{"task":"multiclass","label":"species","promotion":"manual","shadow":{{(shadow ? "true" : "false")}}}""";
+        async Task<JsonElement> SummaryAsync() => await http.GetFromJsonAsync<JsonElement>(new Uri($"api/models/{Model}", UriKind.Relative));
+        async Task<int?> StagedAsync() => (await SummaryAsync()).GetProperty("slots").TryGetProperty("staging", out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : null;
+
+        // v1 approved into production; v2 (other rows, so a new version) left waiting in staging.
+        (await http.PutAsync(new Uri($"api/models/{Model}", UriKind.Relative), new StringContent(Spec(false)))).EnsureSuccessStatusCode();
+        await incoming.GetBlobClient($"{Model}/iris.csv").UploadAsync(BinaryData.FromString(iris), overwrite: true);
+        await BenchEnvironment.WaitAsync(async () => await StagedAsync() == 1, TimeSpan.FromMinutes(3));
+        (await http.PostAsync(new Uri($"api/models/{Model}/versions/1/approve", UriKind.Relative), null)).EnsureSuccessStatusCode();
+        await BenchEnvironment.WaitAsync(async () => (await SummaryAsync()).GetProperty("slots").TryGetProperty("production", out var p) && p.ValueKind == JsonValueKind.Number, TimeSpan.FromMinutes(3));
+        var lines = iris.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var other = string.Join('\n', lines.Take(1).Concat(lines.Skip(1).Reverse().Skip(10))) + "\n";
+        await incoming.GetBlobClient($"{Model}/iris-2.csv").UploadAsync(BinaryData.FromString(other), overwrite: true);
+        await BenchEnvironment.WaitAsync(async () => await StagedAsync() == 2, TimeSpan.FromMinutes(3));
+
+        var url = $"{host}api/models/{Model}/predict";
+        var runs = new Dictionary<bool, List<WrkResult>> { [false] = [], [true] = [] };
+        for (var round = 1; round <= rounds; round++)
+        {
+            foreach (var shadow in new[] { false, true })
+            {
+                (await http.PutAsync(new Uri($"api/models/{Model}", UriKind.Relative), new StringContent(Spec(shadow)))).EnsureSuccessStatusCode();
+                await Task.Delay(TimeSpan.FromSeconds(2)); // the serving cache reloads the spec within a second
+                await Wrk.RunAsync(url, key, 8, 2); // warm the staged engine too
+                var cpu = Proc.CpuSeconds(pid);
+                var result = await Wrk.RunAsync(url, key, 8, seconds);
+                result = result with { ServerCpuUs = (Proc.CpuSeconds(pid) - cpu) / (result.Rps * seconds) * 1e6 };
+                runs[shadow].Add(result);
+                Console.WriteLine($"   round {round},  8 clients, LocalHost, shadow {(shadow ? "on " : "off")}    {result.Rps,9:F0} req/s  p50 {result.P50Ms,6:F3} ms  p99 {result.P99Ms,6:F3} ms  server CPU {result.ServerCpuUs,5:F1} us/req  non-2xx {result.Errors}");
+            }
+        }
+
+        var (off, on) = (Median(runs[false]), Median(runs[true]));
+        var compared = (await SummaryAsync()).GetProperty("monitoring").GetProperty("versions").EnumerateArray()
+            .Where(v => v.GetProperty("version").GetInt32() == 2 && v.TryGetProperty("shadow", out _))
+            .Select(v => v.GetProperty("shadow").GetProperty("compared").GetInt64()).FirstOrDefault();
+        Console.WriteLine($"shadow scoring, 8 clients: p50 {off.P50Ms:F3} -> {on.P50Ms:F3} ms, p99 {off.P99Ms:F3} -> {on.P99Ms:F3} ms, " +
+            $"{off.Rps:F0} -> {on.Rps:F0} req/s (off -> on, median of {rounds}); {compared:N0} requests shadow-scored by v2");
     }
 
     private static async Task<List<double>> BatchAsync(string url, string key, string body, int count)

@@ -34,7 +34,17 @@ public static partial class FunctionKeyAuthorization
 
         // Nothing in front of LocalHost authenticates users, so a client-sent App Service principal header is only
         // client input: drop it, as the App Service front end does, so no code path can ever trust it here.
-        foreach (var name in context.Request.Headers.Keys.Where(h => h.StartsWith(CallerIdentity.ClientPrincipalHeader, StringComparison.OrdinalIgnoreCase)).ToList())
+        // (A scan that allocates only when such a header is there: Headers.Keys copies every name on every request.)
+        List<string>? principalHeaders = null;
+        foreach (var sent in context.Request.Headers)
+        {
+            if (sent.Key.StartsWith(CallerIdentity.ClientPrincipalHeader, StringComparison.OrdinalIgnoreCase))
+            {
+                (principalHeaders ??= []).Add(sent.Key);
+            }
+        }
+
+        foreach (var name in principalHeaders ?? [])
         {
             context.Request.Headers.Remove(name);
         }

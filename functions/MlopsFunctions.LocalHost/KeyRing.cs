@@ -74,7 +74,10 @@ public sealed class KeyRing
             return null;
         }
 
-        var hash = Hash(presented);
+        // Hashed on the stack: this runs on every request.
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        var utf8 = presented.Length <= 256 ? stackalloc byte[Encoding.UTF8.GetMaxByteCount(presented.Length)] : new byte[Encoding.UTF8.GetMaxByteCount(presented.Length)];
+        SHA256.HashData(utf8[..Encoding.UTF8.GetBytes(presented, utf8)], hash);
         (string, AuthorizationLevel)? match = null;
         foreach (var key in keys)
         {

@@ -19,6 +19,11 @@ if (MlopsFunctions.Core.Training.TrainerProcess.TryRunChild(args, out var traine
     return trainerExit; // this process is a trainer child of a host (see TrainerProcess)
 }
 
+if (MlopsFunctions.Core.Data.ValidatorProcess.TryRunChild(args, out var validatorExit))
+{
+    return validatorExit; // this process validates a large file for a host (see ValidatorProcess)
+}
+
 var (urls, hostArgs) = PublicUrls.Take(args);
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = hostArgs, ContentRootPath = AppContext.BaseDirectory });
 if (string.IsNullOrWhiteSpace(builder.Configuration["AzureWebJobsStorage"]) &&

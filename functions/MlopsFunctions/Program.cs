@@ -4,6 +4,7 @@ using Microsoft.DurableTask.Worker;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using MlopsFunctions.Core;
+using MlopsFunctions.Core.Data;
 using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Pipeline;
 using MlopsFunctions.Core.Telemetry;
@@ -12,6 +13,11 @@ using MlopsFunctions.Core.Training;
 if (TrainerProcess.TryRunChild(args, out var trainerExit))
 {
     return trainerExit; // this process is a trainer child of the worker (see TrainerProcess)
+}
+
+if (ValidatorProcess.TryRunChild(args, out var validatorExit))
+{
+    return validatorExit; // this process validates a large file for the worker (see ValidatorProcess)
 }
 
 var builder = FunctionsApplication.CreateBuilder(args);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 
 namespace MlopsFunctions.Core.Data;
 
@@ -15,7 +14,6 @@ public static class Cells
     ];
 
     /// <summary>Empty, NA, N/A, NaN, null, ? and . (any case) mean "no value".</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool IsMissing(ReadOnlySpan<char> cell)
     {
         cell = cell.Trim();
@@ -37,7 +35,6 @@ public static class Cells
         [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
     /// <summary>A finite number in invariant culture ("1.5", "-3e2"); thousands separators are not numbers.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryNumber(ReadOnlySpan<char> cell, out double value)
     {
         cell = cell.Trim();
@@ -50,7 +47,6 @@ public static class Cells
     /// point, the value is digits / 10^k, both exact doubles, and IEEE division rounds correctly (Clinger's fast path),
     /// which is what double.Parse returns. Anything else (exponents, long mantissas) is left to double.TryParse.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool TryPlainDecimal(ReadOnlySpan<char> cell, out double value)
     {
         value = 0;

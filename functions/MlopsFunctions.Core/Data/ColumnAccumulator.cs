@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace MlopsFunctions.Core.Data;
@@ -100,7 +99,6 @@ internal sealed class ColumnAccumulator
 
     public long DistinctEstimate => !CategoriesOverflowed && !CategoriesStopped ? categories.Count : distinct.Estimate();
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(ReadOnlySpan<char> cell, long line)
     {
         if (Cells.IsMissing(cell))
@@ -140,7 +138,6 @@ internal sealed class ColumnAccumulator
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddNumber(double value, ReadOnlySpan<char> cell, long line)
     {
         NumericCount++;

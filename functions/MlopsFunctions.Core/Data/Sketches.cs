@@ -1,7 +1,6 @@
-using System.IO.Hashing;
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.IO.Hashing;
 
 namespace MlopsFunctions.Core.Data;
 
@@ -23,7 +22,6 @@ internal sealed class Reservoir(int capacity, ulong seed)
     /// <summary>True when every value seen is in the sample, so statistics from it are exact.</summary>
     public bool IsExact => Seen <= values.Length;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(double value)
     {
         if (Seen < values.Length)
@@ -71,7 +69,6 @@ internal sealed class StreamingHistogram
     private double origin;
     private bool started;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(double value)
     {
         if (!started)
@@ -157,7 +154,6 @@ internal sealed class HyperLogLog
     private const int Registers = 1 << Bits;
     private readonly byte[] registers = new byte[Registers];
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(ReadOnlySpan<char> value)
     {
         var hash = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(value));

@@ -45,7 +45,7 @@ public sealed partial class DatasetIntake(
         {
             var reference = await ReferenceAsync(model, ct).ConfigureAwait(false);
             await using var stream = await blobs.OpenReadAsync(path, properties.ETag, ct).ConfigureAwait(false);
-            (report, profile) = DatasetValidator.Validate(stream, new ValidationContext
+            var context = new ValidationContext
             {
                 Model = model,
                 Source = source,
@@ -56,7 +56,17 @@ public sealed partial class DatasetIntake(
                 Reference = reference?.Schema,
                 ReferenceProfile = reference?.Profile,
                 ReferenceVersion = reference?.Version,
-            });
+            };
+            var isolate = settings.TrainerIsolation == "process" || (settings.TrainerIsolation == "auto" && properties.ContentLength >= ValidatorProcess.AutoBytes);
+            if (isolate)
+            {
+                LogWorkerProcess(logger, source, model, properties.ContentLength);
+                (report, profile) = await ValidatorProcess.ValidateAsync(stream, context, settings.TrainerMemoryMegabytes, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                (report, profile) = DatasetValidator.Validate(stream, context);
+            }
         }
 
         if (!report.Accepted || profile is null || report.Schema is null)
@@ -125,6 +135,9 @@ public sealed partial class DatasetIntake(
         source.Name.StartsWith(model + "/", StringComparison.Ordinal) ? source.Name[(model.Length + 1)..] : source.FileName;
 
     private sealed record Reference(int Version, DatasetSchema? Schema, DataProfile? Profile);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Validating {Source} for {Model} ({Bytes} bytes) in a worker process")]
+    private static partial void LogWorkerProcess(ILogger logger, string source, string model, long bytes);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected {Source} for {Model}: {ErrorCount} error(s), first: {FirstError}")]
     private static partial void LogRejected(ILogger logger, string model, string source, int errorCount, string firstError);

@@ -1,7 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 using MlopsFunctions.Core.Data;
+using MlopsFunctions.Core.Hosting;
 
 namespace MlopsFunctions.Core.Training;
 
@@ -23,14 +22,12 @@ public static class TrainerProcess
     /// <summary>Call first in a host's Main: true when this process is a trainer child, with its exit code.</summary>
     public static bool TryRunChild(string[] args, out int exitCode)
     {
-        ArgumentNullException.ThrowIfNull(args);
         exitCode = 0;
-        if (args.Length != 2 || args[0] != Argument)
+        if (!WorkerProcess.IsChild(args, Argument, out var folder))
         {
             return false;
         }
 
-        var folder = args[1];
         try
         {
             var job = Json.Deserialize<TrainerJob>(File.ReadAllText(Path.Combine(folder, "job.json")));
@@ -53,54 +50,11 @@ public static class TrainerProcess
     public static async Task<TrainedCandidate> TrainAsync(TrainingJob job, int memoryMegabytes, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(job);
-        var folder = Path.Combine(Storage.DatasetFiles.Root, "jobs", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
+        var folder = WorkerProcess.NewFolder();
         try
         {
             await File.WriteAllTextAsync(Path.Combine(folder, "job.json"), Json.Serialize(TrainerJob.From(job)), ct).ConfigureAwait(false);
-            var info = new ProcessStartInfo(Environment.ProcessPath!)
-            {
-                UseShellExecute = false,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            if (!IsSingleFileHost())
-            {
-                info.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-            }
-
-            info.ArgumentList.Add(Argument);
-            info.ArgumentList.Add(folder);
-            info.Environment["DOTNET_gcServer"] = "0";
-            info.Environment["DOTNET_TieredPGO"] = "0";
-            if (memoryMegabytes > 0)
-            {
-                info.Environment["DOTNET_GCHeapHardLimit"] = "0x" + ((long)memoryMegabytes * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
-            }
-
-            using var child = Process.Start(info) ?? throw new TrainerDiedException("the trainer process could not be started");
-            try
-            {
-                child.PriorityClass = ProcessPriorityClass.BelowNormal;
-            }
-            catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
-            {
-                // It already exited; its result says how.
-            }
-
-            var output = child.StandardOutput.ReadToEndAsync(ct);
-            var errors = child.StandardError.ReadToEndAsync(ct);
-            try
-            {
-                await child.WaitForExitAsync(ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                child.Kill(entireProcessTree: true);
-                throw;
-            }
-
-            await Task.WhenAll(output, errors).ConfigureAwait(false);
+            var (exitCode, errors) = await WorkerProcess.RunAsync(Argument, folder, memoryMegabytes, ct: ct).ConfigureAwait(false);
             var error = Path.Combine(folder, "error.txt");
             if (File.Exists(error))
             {
@@ -108,12 +62,11 @@ public static class TrainerProcess
             }
 
             var result = Path.Combine(folder, "result.json");
-            if (child.ExitCode != 0 || !File.Exists(result))
+            if (exitCode != 0 || !File.Exists(result))
             {
-                var tail = string.Join(' ', (await errors.ConfigureAwait(false)).Split('\n').TakeLast(3)).Trim();
                 throw new TrainerDiedException(
-                    $"the trainer process ended with exit code {child.ExitCode.ToString(CultureInfo.InvariantCulture)} before finishing " +
-                    $"(killed, or out of memory{(memoryMegabytes > 0 ? $" over Mlops__TrainerMemoryMegabytes={memoryMegabytes.ToString(CultureInfo.InvariantCulture)}" : string.Empty)}){(tail.Length > 0 ? ": " + tail : string.Empty)}");
+                    $"the trainer process ended with exit code {exitCode.ToString(CultureInfo.InvariantCulture)} before finishing " +
+                    $"(killed, or out of memory{(memoryMegabytes > 0 ? $" over Mlops__TrainerMemoryMegabytes={memoryMegabytes.ToString(CultureInfo.InvariantCulture)}" : string.Empty)}){(errors.Length > 0 ? ": " + errors : string.Empty)}");
             }
 
             var trained = Json.Deserialize<TrainedCandidate>(await File.ReadAllTextAsync(result, ct).ConfigureAwait(false));
@@ -121,20 +74,9 @@ public static class TrainerProcess
         }
         finally
         {
-            try
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-            catch (IOException)
-            {
-                // A leftover job folder is swept with the dataset copies.
-            }
+            WorkerProcess.DeleteFolder(folder);
         }
     }
-
-    /// <summary>An apphost (e.g. "MlopsFunctions.LocalHost") is started directly; "dotnet" needs the entry assembly's path.</summary>
-    private static bool IsSingleFileHost() =>
-        !string.Equals(Path.GetFileNameWithoutExtension(Environment.ProcessPath), "dotnet", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A training job as the child reads it (a file: the paths, the schema, the candidate and the split).</summary>
     private sealed record TrainerJob(

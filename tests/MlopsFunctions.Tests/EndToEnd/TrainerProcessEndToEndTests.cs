@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using MlopsFunctions.Tests.Infrastructure;
 
 namespace MlopsFunctions.Tests.EndToEnd;
@@ -30,6 +31,28 @@ public sealed class TrainerProcessEndToEndTests(AzuriteFixture azurite)
         Assert.Contains("trainer process ended with exit code", process.Output, StringComparison.Ordinal);
         Assert.True(killed > 0);
         Assert.False(process.HasExited, "the host must survive its trainer's death");
+    }
+
+    [Fact]
+    public async Task A_file_validated_in_a_worker_process_that_breaks_a_limit_midway_is_rejected_with_its_report()
+    {
+        const string Model = "child-validated";
+        await using var process = await LocalHostProcess.StartAsync(azurite.ConnectionString, "ValidatorHub",
+            settings: new Dictionary<string, string> { ["Mlops__TrainerIsolation"] = "process", ["Mlops__MaxLineKilobytes"] = "1" });
+        var host = LocalHostFixture.Attach(process, azurite.ConnectionString);
+        await LocalHostFixture.WaitHealthyAsync(host.Http, process);
+        await host.PutSpecAsync(Model, """{"task":"regression","label":"delay"}""");
+        // A line over 1 KiB near the top, then about 1 MB the worker never reads: it stops at the limit and the host's
+        // copy into its input ends with a broken pipe, which must not fail the validation.
+        var lines = File.ReadLines(RepoPaths.FlightsSample).Take(50_001).ToList();
+        lines.Insert(10, "1," + new string('9', 2_000) + ",0.0");
+        await host.UploadAsync("incoming", $"{Model}/long.csv", string.Join('\n', lines) + "\n");
+
+        var report = JsonDocument.Parse(await host.WaitForBlobAsync("rejected", $"{Model}/long.csv.report.json")).RootElement;
+        Assert.False(report.GetProperty("accepted").GetBoolean());
+        Assert.Contains(report.GetProperty("anomalies").EnumerateArray(), a => a.GetProperty("code").GetString() == "line-too-long");
+        Assert.Contains($"Validating incoming/{Model}/long.csv for {Model}", process.Output, StringComparison.Ordinal);
+        Assert.False(process.HasExited);
     }
 
     /// <summary>Waits for a trainer child (its command line has --mlops-train) and kills it with SIGKILL; returns its pid.</summary>

@@ -17,32 +17,14 @@ public static class ValidatorProcess
     public const long AutoBytes = 8L * 1024 * 1024;
 
     /// <summary>Call first in a host's Main: true when this process is a validator child, with its exit code.</summary>
-    public static bool TryRunChild(string[] args, out int exitCode)
+    public static bool TryRunChild(string[] args, out int exitCode) => WorkerProcess.TryRunChild(args, Argument, folder =>
     {
-        exitCode = 0;
-        if (!WorkerProcess.IsChild(args, Argument, out var folder))
-        {
-            return false;
-        }
-
-        try
-        {
-            var context = Json.Deserialize<ValidationContext>(File.ReadAllText(Path.Combine(folder, "context.json")));
-            using var input = Console.OpenStandardInput();
-            var (report, profile) = DatasetValidator.Validate(input, context);
-            File.WriteAllText(Path.Combine(folder, "profile.json"), profile is null ? "null" : Json.Serialize(profile));
-            File.WriteAllText(Path.Combine(folder, "report.json"), Json.Serialize(report));
-        }
-#pragma warning disable CA1031 // The child reports any failure to its parent through a file and its exit code.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            File.WriteAllText(Path.Combine(folder, "error.txt"), $"{ex.GetType().Name}: {ex.Message}");
-            exitCode = 3;
-        }
-
-        return true;
-    }
+        var context = Json.Deserialize<ValidationContext>(File.ReadAllText(Path.Combine(folder, "context.json")));
+        using var input = Console.OpenStandardInput();
+        var (report, profile) = DatasetValidator.Validate(input, context);
+        File.WriteAllText(Path.Combine(folder, "profile.json"), profile is null ? "null" : Json.Serialize(profile));
+        File.WriteAllText(Path.Combine(folder, "report.json"), Json.Serialize(report));
+    }, out exitCode);
 
     /// <summary>Validates <paramref name="content"/> in a child process; the child's failure or death is thrown (the activity is retried).</summary>
     public static async Task<(ValidationReport Report, DataProfile? Profile)> ValidateAsync(

@@ -14,12 +14,34 @@ namespace MlopsFunctions.Core.Hosting;
 /// </summary>
 public static class WorkerProcess
 {
-    /// <summary>The mode and job folder of this process when it is a worker child (args: mode, folder).</summary>
-    public static bool IsChild(string[] args, string mode, out string folder)
+    /// <summary>
+    /// Call first in a host's Main, once per mode: when this process was started as that worker (args: mode, folder),
+    /// runs <paramref name="work"/> on the job folder and returns true with the exit code. A failure is reported to
+    /// the parent in error.txt and exit code 3.
+    /// </summary>
+    public static bool TryRunChild(string[] args, string mode, Action<string> work, out int exitCode)
     {
         ArgumentNullException.ThrowIfNull(args);
-        folder = args.Length == 2 && args[0] == mode ? args[1] : string.Empty;
-        return folder.Length > 0;
+        ArgumentNullException.ThrowIfNull(work);
+        exitCode = 0;
+        if (args.Length != 2 || args[0] != mode)
+        {
+            return false;
+        }
+
+        try
+        {
+            work(args[1]);
+        }
+#pragma warning disable CA1031 // The child reports any failure to its parent through a file and its exit code.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            File.WriteAllText(Path.Combine(args[1], "error.txt"), $"{ex.GetType().Name}: {ex.Message}");
+            exitCode = 3;
+        }
+
+        return true;
     }
 
     /// <summary>A new job folder below the dataset copies' root (swept with them when left behind).</summary>

@@ -20,31 +20,13 @@ public static class TrainerProcess
     public const string Argument = "--mlops-train";
 
     /// <summary>Call first in a host's Main: true when this process is a trainer child, with its exit code.</summary>
-    public static bool TryRunChild(string[] args, out int exitCode)
+    public static bool TryRunChild(string[] args, out int exitCode) => WorkerProcess.TryRunChild(args, Argument, folder =>
     {
-        exitCode = 0;
-        if (!WorkerProcess.IsChild(args, Argument, out var folder))
-        {
-            return false;
-        }
-
-        try
-        {
-            var job = Json.Deserialize<TrainerJob>(File.ReadAllText(Path.Combine(folder, "job.json")));
-            var trained = CandidateTrainer.Train(job.ToTrainingJob());
-            File.WriteAllBytes(Path.Combine(folder, "model.zip"), trained.ModelZip);
-            File.WriteAllText(Path.Combine(folder, "result.json"), Json.Serialize(trained with { ModelZip = [] }));
-        }
-#pragma warning disable CA1031 // The child reports any training failure to its parent through a file and its exit code.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            File.WriteAllText(Path.Combine(folder, "error.txt"), $"{ex.GetType().Name}: {ex.Message}");
-            exitCode = 3;
-        }
-
-        return true;
-    }
+        var job = Json.Deserialize<TrainerJob>(File.ReadAllText(Path.Combine(folder, "job.json")));
+        var trained = CandidateTrainer.Train(job.ToTrainingJob());
+        File.WriteAllBytes(Path.Combine(folder, "model.zip"), trained.ModelZip);
+        File.WriteAllText(Path.Combine(folder, "result.json"), Json.Serialize(trained with { ModelZip = [] }));
+    }, out exitCode);
 
     /// <summary>Trains in a child process; a training error is rethrown as such, the child's death as <see cref="TrainerDiedException"/>.</summary>
     public static async Task<TrainedCandidate> TrainAsync(TrainingJob job, int memoryMegabytes, CancellationToken ct = default)

@@ -27,9 +27,10 @@ public sealed class MlopsOptions
     public int EffectiveTrainerThreads() => TrainerThreads > 0 ? TrainerThreads : Math.Max(1, Environment.ProcessorCount - 1);
 
     /// <summary>
-    /// Where candidates train: "process" (a low-priority child process), "inprocess", or "auto" (default): a child
-    /// process once a window holds more than <see cref="TrainerProcessRows"/> rows, where a trainer's memory and CPU
-    /// could hurt the predictions this host serves; in process below, where starting a process would cost more than it saves.
+    /// Where candidates train and files are validated: "process" (a low-priority child process), "inprocess", or "auto"
+    /// (default): a child process once a window holds more than <see cref="TrainerProcessRows"/> rows (or a file is at
+    /// least <see cref="Data.ValidatorProcess.AutoBytes"/>), where the work's memory and CPU could hurt the predictions
+    /// this host serves; in process below, where starting a process would cost more than it saves.
     /// </summary>
     [RegularExpression("^(auto|process|inprocess)$")]
     public string TrainerIsolation { get; set; } = "auto";
@@ -38,7 +39,7 @@ public sealed class MlopsOptions
     [Range(0, long.MaxValue)]
     public long TrainerProcessRows { get; set; } = 50_000;
 
-    /// <summary>Managed heap limit of a trainer child process, in MiB (0: none); over it the child fails, not the host.</summary>
+    /// <summary>Managed heap limit of a trainer or validator child process, in MiB (0: none); over it the child fails, not the host.</summary>
     [Range(0, 1024 * 1024)]
     public int TrainerMemoryMegabytes { get; set; }
 

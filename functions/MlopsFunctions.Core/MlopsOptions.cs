@@ -35,6 +35,9 @@ public sealed class MlopsOptions
     [RegularExpression("^(auto|process|inprocess)$")]
     public string TrainerIsolation { get; set; } = "auto";
 
+    /// <summary>Whether work goes to a child process under <see cref="TrainerIsolation"/>, given whether it is large enough for "auto".</summary>
+    public bool Isolates(bool large) => TrainerIsolation == "process" || (TrainerIsolation == "auto" && large);
+
     /// <summary>Rows above which "auto" isolation trains in a child process.</summary>
     [Range(0, long.MaxValue)]
     public long TrainerProcessRows { get; set; } = 50_000;

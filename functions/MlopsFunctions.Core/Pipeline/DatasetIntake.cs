@@ -57,8 +57,7 @@ public sealed partial class DatasetIntake(
                 ReferenceProfile = reference?.Profile,
                 ReferenceVersion = reference?.Version,
             };
-            var isolate = settings.TrainerIsolation == "process" || (settings.TrainerIsolation == "auto" && properties.ContentLength >= ValidatorProcess.AutoBytes);
-            if (isolate)
+            if (settings.Isolates(properties.ContentLength >= ValidatorProcess.AutoBytes))
             {
                 LogWorkerProcess(logger, source, model, properties.ContentLength);
                 (report, profile) = await ValidatorProcess.ValidateAsync(stream, context, settings.TrainerMemoryMegabytes, ct).ConfigureAwait(false);

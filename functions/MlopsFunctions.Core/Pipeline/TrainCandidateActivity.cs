@@ -39,7 +39,7 @@ public sealed partial class TrainCandidateActivity(
         try
         {
             var job = new TrainingJob(local, schema, candidate, plan.Split, plan.TrainRowsHint, settings.EffectiveTrainerThreads(), CsvLimits.From(settings));
-            var isolate = settings.TrainerIsolation == "process" || (settings.TrainerIsolation == "auto" && plan.TrainRowsHint > settings.TrainerProcessRows);
+            var isolate = settings.Isolates(plan.TrainRowsHint > settings.TrainerProcessRows);
             // In process, the fit gets a thread of its own: blocking a pool thread for seconds starves ML.NET's own
             // tasks (cursors, loaders) and the host's requests until the pool injects threads, which made fits run
             // several times slower inside the host than the same fit alone.

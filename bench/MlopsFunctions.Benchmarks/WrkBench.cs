@@ -70,7 +70,9 @@ internal static partial class WrkBench
         {
             foreach (var c in clients)
             {
-                foreach (var (name, url, pid) in targets)
+                // Each round starts with another target: whatever runs right after another process had the CPU (the
+                // first after a pause) would otherwise always be the same one.
+                foreach (var (name, url, pid) in targets.Skip((round - 1) % targets.Length).Concat(targets.Take((round - 1) % targets.Length)))
                 {
                     var (server, storage) = (Proc.CpuSeconds(pid), Proc.CpuSeconds(azurite.Id));
                     var result = await Wrk.RunAsync(url, host.MasterKey, c, seconds);

@@ -114,14 +114,15 @@ public sealed class PredictionService(
 
         var versionCounters = counters.Version(version);
         versionCounters.Answered(slot, asCanary);
-        capture.Capture(model, version, slot, DateTimeOffset.UtcNow, body, ids, predictions, state.CaptureRate, versionCounters);
+        var response = new PredictResponse(model, version.ToString(CultureInfo.InvariantCulture), slot, ids, predictions);
+        capture.Capture(response, version, DateTimeOffset.UtcNow, body, state.CaptureRate, versionCounters);
         if (state.Shadow && slot == Slots.Production && !asCanary)
         {
             var staged = state.Slots.Staging!.Value;
             shadow.Enqueue(model, version, staged, body, predictions, counters.Version(staged));
         }
 
-        return (new PredictResponse(model, version.ToString(CultureInfo.InvariantCulture), slot, ids, predictions), null);
+        return (response, null);
     }
 
     /// <summary>Reads one JSON object or an array of them into model rows (see <see cref="RequestRows"/>).</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -115,13 +116,49 @@ public sealed record MulticlassPrediction(string PredictedLabel, IReadOnlyList<s
     }
 }
 
-/// <summary>The predict response of the HTTP contract: which version answered, and one entry per row with its id.</summary>
+/// <summary>
+/// The predict response of the HTTP contract: which version answered, and one entry per row with its id. It is
+/// serialized once (<see cref="Utf8"/>): the HTTP result sends those bytes, and capture copies each row's output fields
+/// from them (<see cref="OutputFields"/>) instead of formatting every score a second time.
+/// </summary>
 public sealed record PredictResponse(string Model, string Version, string Slot, IReadOnlyList<string> Ids, IReadOnlyList<Prediction> Predictions)
 {
     /// <summary>The writer settings of <see cref="Json.Options"/> (relaxed escaping), for hand-written JSON.</summary>
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
-    public void WriteTo(Utf8JsonWriter writer)
+    private ArrayBufferWriter<byte>? utf8;
+    private int[]? fields; // per row, where its output fields start and end in utf8
+
+    /// <summary>The response as UTF-8 JSON, written on first use.</summary>
+    public ReadOnlyMemory<byte> Utf8 => Serialized().WrittenMemory;
+
+    /// <summary>A row's output fields as they are in <see cref="Utf8"/>, e.g. <c>"label":"a","scores":{...}</c>.</summary>
+    public ReadOnlySpan<byte> OutputFields(int row)
+    {
+        var json = Serialized().WrittenSpan;
+        return json[fields![2 * row]..fields[(2 * row) + 1]];
+    }
+
+    public void WriteTo(Utf8JsonWriter writer) => WriteTo(writer, []);
+
+    private ArrayBufferWriter<byte> Serialized()
+    {
+        if (utf8 is null)
+        {
+            var buffer = new ArrayBufferWriter<byte>(256 + (128 * Predictions.Count));
+            var ranges = new int[2 * Predictions.Count];
+            using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+            {
+                WriteTo(writer, ranges);
+            }
+
+            (utf8, fields) = (buffer, ranges);
+        }
+
+        return utf8;
+    }
+
+    private void WriteTo(Utf8JsonWriter writer, Span<int> ranges)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -134,7 +171,17 @@ public sealed record PredictResponse(string Model, string Version, string Slot, 
             writer.WriteStartObject();
             writer.WriteString("id", Ids[i]);
             writer.WriteString("version", Version);
+            if (!ranges.IsEmpty)
+            {
+                ranges[2 * i] = (int)(writer.BytesCommitted + writer.BytesPending) + 1; // past the comma before the first field
+            }
+
             Predictions[i].WriteFields(writer);
+            if (!ranges.IsEmpty)
+            {
+                ranges[(2 * i) + 1] = (int)(writer.BytesCommitted + writer.BytesPending);
+            }
+
             writer.WriteEndObject();
         }
 

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using MlopsFunctions.Core.Serving;
@@ -18,16 +16,11 @@ public sealed class PredictResult(PredictResponse response) : IActionResult
     public async Task ExecuteResultAsync(ActionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var buffer = new ArrayBufferWriter<byte>(256 + (128 * Response.Predictions.Count));
-        using (var writer = new Utf8JsonWriter(buffer, PredictResponse.WriterOptions))
-        {
-            Response.WriteTo(writer);
-        }
-
+        var json = Response.Utf8;
         var http = context.HttpContext.Response;
         http.StatusCode = StatusCodes.Status200OK;
         http.ContentType = "application/json; charset=utf-8";
-        http.ContentLength = buffer.WrittenCount;
-        await http.Body.WriteAsync(buffer.WrittenMemory, context.HttpContext.RequestAborted).ConfigureAwait(false);
+        http.ContentLength = json.Length;
+        await http.Body.WriteAsync(json, context.HttpContext.RequestAborted).ConfigureAwait(false);
     }
 }

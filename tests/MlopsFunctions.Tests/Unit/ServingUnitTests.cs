@@ -104,6 +104,25 @@ public sealed class ServingUnitTests
     }
 
     [Fact]
+    public void Capture_finds_each_rows_output_fields_in_the_serialized_response()
+    {
+        var response = new PredictResponse("m", "12", "staging", ["A", "B", "C"],
+            [new ScorePrediction(21.5), new BinaryPrediction("yes", 0.9, 2.25), new MulticlassPrediction("x", ["x", "y"], [0.75f, 0.25f])]);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, PredictResponse.WriterOptions))
+        {
+            response.WriteTo(writer);
+        }
+
+        Assert.Equal(buffer.WrittenSpan.ToArray(), response.Utf8.ToArray());
+        string Fields(int row) => "{" + Encoding.UTF8.GetString(response.OutputFields(row)) + "}";
+        Assert.Equal(21.5, JsonDocument.Parse(Fields(0)).RootElement.GetProperty("score").GetDouble());
+        var binary = JsonDocument.Parse(Fields(1)).RootElement;
+        Assert.Equal(("yes", 0.9, 3), (binary.GetProperty("label").GetString(), binary.GetProperty("probability").GetDouble(), binary.EnumerateObject().Count()));
+        Assert.Equal("""{"label":"x","scores":{"x":0.75,"y":0.25}}""", Fields(2));
+    }
+
+    [Fact]
     public void A_full_capture_queue_drops_and_counts_rows_instead_of_blocking()
     {
         var options = Options.Create(new MlopsOptions { CaptureQueueRows = 10 });
@@ -115,7 +134,8 @@ public sealed class ServingUnitTests
 
         for (var i = 0; i < 5; i++)
         {
-            capture.Capture("m", 1, "production", DateTimeOffset.UtcNow, body, ["a", "b", "c", "d"], outputs, 1.0, counters); // nothing drains: the service is not started
+            var response = new PredictResponse("m", "1", "production", ["a", "b", "c", "d"], outputs);
+            capture.Capture(response, 1, DateTimeOffset.UtcNow, body, 1.0, counters); // nothing drains: the service is not started
         }
 
         Assert.Equal(8, capture.PendingRows);

@@ -12,7 +12,8 @@ namespace MlopsFunctions.Benchmarks;
 /// <summary>
 /// HTTP predict under load, in one run: LocalHost (capture on, the spec default; and capture off, to price it) against
 /// a bare minimal API serving the same iris model with pooled engines, with wrk at 1, 8 and 64 connections, each
-/// measurement twice and interleaved so background load hits all three alike; then a 1,000-row batch's round trip.
+/// measurement repeated in interleaved rounds (each starting with another target) so background load hits all three
+/// alike; then a 1,000-row batch's round trip.
 ///   bench/wrk-predict.sh [seconds=10]
 /// </summary>
 internal static partial class WrkBench
@@ -108,6 +109,18 @@ internal static partial class WrkBench
                 .Select(t => $"{t.Name}: {t.Runs.Min(r => r.ServerCpuUs):F1} us + Azurite {t.Runs.Min(r => r.StorageCpuUs):F1} us"));
             Console.WriteLine($"{c,7} | {line}");
         }
+
+        // What capture costs in CPU, split by who pays it: the host (what a Functions instance pays, storage being
+        // remote there) and Azurite (which only shares the cores on this box), as medians over the rounds.
+        Console.WriteLine("capture's CPU per request (medians over the rounds): LocalHost's own, and Azurite's, as shares of a capture-off request");
+        foreach (var c in clients)
+        {
+            double MedianOf(string name, Func<WrkResult, double> value) => results[(name, c)].Select(value).Order().ElementAt(results[(name, c)].Count / 2);
+            var (onHost, offHost) = (MedianOf(targets[1].Name, r => r.ServerCpuUs), MedianOf(targets[2].Name, r => r.ServerCpuUs));
+            var (onStorage, offStorage) = (MedianOf(targets[1].Name, r => r.StorageCpuUs), MedianOf(targets[2].Name, r => r.StorageCpuUs));
+            Console.WriteLine($"{c,7} | LocalHost {onHost - offHost:+0.0;-0.0} us ({(onHost - offHost) / offHost:P1}) | Azurite {onStorage - offStorage:+0.0;-0.0} us ({(onStorage - offStorage) / offHost:P1})");
+        }
+
         var batch = "[" + string.Join(',', Enumerable.Repeat(Row, 1000)) + "]";
         foreach (var (name, url, _) in targets.Take(2))
         {

@@ -89,7 +89,7 @@ public sealed class MlopsOptions
     [Range(1, 1_000_000)]
     public int MaxPredictRows { get; set; } = 10_000;
 
-    /// <summary>How often captured predictions are appended to blobs (also when a buffer reaches 1 MiB).</summary>
+    /// <summary>How often captured predictions are appended to blobs (also when a buffer reaches 3 MiB).</summary>
     [Range(0.1, 3600)]
     public double CaptureFlushSeconds { get; set; } = 2;
 

@@ -129,13 +129,6 @@ public sealed partial class RequestCapture : BackgroundService
         }
     }
 
-    /// <summary>Writes everything queued now (tests and shutdown).</summary>
-    public async Task FlushNowAsync(CancellationToken ct = default)
-    {
-        await DrainAsync(ct).ConfigureAwait(false);
-        await FlushAllAsync(ct).ConfigureAwait(false);
-    }
-
     private async Task DrainAsync(CancellationToken ct)
     {
         foreach (var stripe in stripes)

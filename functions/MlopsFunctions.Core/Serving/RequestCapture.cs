@@ -19,8 +19,8 @@ namespace MlopsFunctions.Core.Serving;
 /// mostly wants; a shared bounded channel's lock was contended by 64 concurrent requests), within a row count bound
 /// (dropping and counting rows beyond it, never blocking). No object per request outlives it: a queue of per-request
 /// arrays kept them alive until the drain, and the GC then copied them into gen1 several times a second, with pauses
-/// three times as long. This background service swaps the stripes' buffers out every 100 ms into per-file buffers and
-/// appends each buffer to an append blob captured/{model}/{version}/{yyyy-MM-dd-HH}/{instance}.jsonl every
+/// of 3.4 ms against 1.3 ms without capture. This background service swaps the stripes' buffers out every 100 ms into
+/// per-file buffers and appends each buffer to an append blob captured/{model}/{version}/{yyyy-MM-dd-HH}/{instance}.jsonl every
 /// Mlops__CaptureFlushSeconds or when it reaches 3 MiB. One append blob per instance and hour keeps the files few
 /// (one per instance in an hour folder, cheap for the drift monitor to list) and each append is one storage call.
 /// </summary>
@@ -57,8 +57,8 @@ public sealed partial class RequestCapture : BackgroundService
     public long PendingRows => Interlocked.Read(ref pendingRows);
 
     /// <summary>
-    /// Hands a request's rows to the writer at the spec's rate. Never blocks: when the queue is full they are dropped
-    /// and counted.
+    /// Hands a request's rows to the writer at the spec's rate. Never blocks: when Mlops__CaptureQueueRows rows are
+    /// already held they are dropped and counted.
     /// </summary>
     public void Capture(PredictResponse response, int version, DateTimeOffset time, PredictBody body, double rate, VersionCounters counters)
     {
@@ -342,8 +342,7 @@ public sealed partial class RequestCapture : BackgroundService
                 var row = picked?[i] ?? i;
                 output.Write("{\"id\":\""u8);
                 var id = response.Ids[row];
-                Encoding.UTF8.GetBytes(id, output.GetSpan(Encoding.UTF8.GetMaxByteCount(id.Length)));
-                output.Advance(Encoding.UTF8.GetByteCount(id));
+                output.Advance(Encoding.UTF8.GetBytes(id, output.GetSpan(Encoding.UTF8.GetMaxByteCount(id.Length))));
                 output.Write(shared[..length]);
                 var raw = body.Row(row);
                 if (raw.IndexOfAny((byte)'\n', (byte)'\r') < 0)

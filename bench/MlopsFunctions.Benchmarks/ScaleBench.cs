@@ -15,6 +15,7 @@ namespace MlopsFunctions.Benchmarks;
 ///   data-sizes            validation + profiling throughput and peak memory at 100 and 400 MiB (issue 6)
 ///   pipeline [rows=N] [trainers=a,b]   upload -> production through LocalHost, on a fresh host then again: peak memory of the host and its trainer
 ///                         children, time, the trainers' own fit time and what is left (issue 6)
+///   prepare [rows=N]      a candidate in process, cold: split files, fit, validation scoring + save (issue 6)
 ///   candidates            upload -> staging on 200k rows, fits timed in process and in the pipeline: overhead and
 ///                         parallel speed-up (issue 7)
 ///   recovery              kill LocalHost in each stage, restart, time to completion (issue 7)
@@ -32,6 +33,7 @@ internal static class ScaleBench
         "pipeline" => await PipelineAsync(long.Parse(settings.GetValueOrDefault("rows", "2000000"), CultureInfo.InvariantCulture),
             settings.GetValueOrDefault("trainers", "LightGbm")),
         "candidates" => await CandidatesAsync(),
+        "prepare" => Prepare(long.Parse(settings.GetValueOrDefault("rows", "2000000"), CultureInfo.InvariantCulture)),
         "idle" => await IdleAsync(),
         "recovery" => await RecoveryAsync(),
         "window" => Window(int.Parse(settings["files"], CultureInfo.InvariantCulture)),
@@ -157,6 +159,37 @@ internal static class ScaleBench
     }
 
     /// <summary>What an idle LocalHost costs: CPU over 20 s with nothing to do (timers, pollers, flushers).</summary>
+    /// <summary>
+    /// Where a candidate's time goes outside its fit, in process and cold (no prepared rows yet): featurizing the window
+    /// to the split files, the fit, scoring the validation rows and saving the model.
+    /// </summary>
+    private static int Prepare(long rows)
+    {
+        var file = FlightsData.Build(rows);
+        var spec = new ModelSpec { Task = "regression", Label = "delay" };
+        var limits = new CsvLimits(long.MaxValue, 1000, 1 << 20, 1000);
+        var (report, _) = DatasetValidator.Validate(File.OpenRead(file), new ValidationContext { Model = "bench", Source = "bench.csv", Spec = spec, Limits = limits });
+        var split = new RowSplit(0.2, 0.1, (int)(DateTime.UtcNow.Ticks % 100000));
+        var featurizer = new Featurizer(report.Schema!);
+        var clock = Stopwatch.StartNew();
+        var path = PreparedRows.Path([file], featurizer, split, Split.Train, limits);
+        var prepare = clock.Elapsed.TotalSeconds;
+        var trained = CandidateTrainer.Train(new TrainingJob([file], report.Schema!, new Candidate("LightGbm", new Dictionary<string, double> { ["leaves"] = 31 }),
+            split, (long)(report.UsableRows * 0.7), Math.Max(1, Environment.ProcessorCount - 1), limits));
+        var total = clock.Elapsed.TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"prepare {report.UsableRows:N0} rows: split files {prepare:F2} s ({new FileInfo(path).Length / 1048576.0:F0} MiB train); fit {trained.FitSeconds:F2} s; " +
+            $"score {trained.ValidationRows:N0} validation rows + save {total - prepare - trained.FitSeconds:F2} s; peak RSS {Proc.PeakRssMb(Environment.ProcessId):F0} MiB"));
+        var model = new Microsoft.ML.MLContext().Model.Load(new MemoryStream(trained.ModelZip), out _);
+        for (var i = 0; i < 3; i++)
+        {
+            clock.Restart();
+            var outputs = MlopsFunctions.Core.Evaluation.ModelOutputs.Collect(model, PreparedRows.Open([file], featurizer, split, Split.Holdout, limits), trained.Schema);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   score {outputs.Count:N0} holdout rows again ({(i == 0 ? "model just loaded" : "warm")}): {clock.Elapsed.TotalSeconds:F2} s"));
+        }
+        return 0;
+    }
+
     private static async Task<int> IdleAsync()
     {
         await using var env = await BenchEnvironment.StartAsync();

@@ -109,9 +109,8 @@ public static class Evaluator
     /// <summary>Scores the holdout rows as this model's schema featurizes them, from the prepared binary file.</summary>
     private static ModelOutputs Score(IReadOnlyList<string> files, ScoringModel model, RowSplit split, CsvLimits limits)
     {
-        var ml = new MLContext(split.Seed);
         var featurizer = new Featurizer(model.Schema);
-        var rows = ml.Data.LoadFromBinary(PreparedRows.Path(files, featurizer, split, Split.Holdout, limits));
+        var rows = PreparedRows.Open(files, featurizer, split, Split.Holdout, limits);
         return ModelOutputs.Collect(model.Model, rows, model.Schema);
     }
 }

@@ -44,7 +44,7 @@ public static class CandidateTrainer
         ArgumentNullException.ThrowIfNull(job);
         var ml = new MLContext(job.Split.Seed);
         var featurizer = new Featurizer(job.Schema);
-        var train = ml.Data.LoadFromBinary(PreparedRows.Path(job.Files, featurizer, job.Split, Split.Train, job.Limits));
+        var train = PreparedRows.Open(job.Files, featurizer, job.Split, Split.Train, job.Limits);
         var estimator = FeaturePipeline.Build(ml, featurizer, job.Candidate, job.TrainRowsHint, job.Split.Seed, job.Threads);
         var fitStarted = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
@@ -52,7 +52,7 @@ public static class CandidateTrainer
         var fit = clock.Elapsed.TotalSeconds;
 
         var schema = job.Schema.Task == MlTask.Multiclass ? job.Schema with { Classes = ClassesOf(model.GetOutputSchema(train.Schema)) } : job.Schema;
-        var validation = ml.Data.LoadFromBinary(PreparedRows.Path(job.Files, featurizer, job.Split, Split.Validation, job.Limits));
+        var validation = PreparedRows.Open(job.Files, featurizer, job.Split, Split.Validation, job.Limits);
         var outputs = ModelOutputs.Collect(model, validation, schema);
         var metrics = outputs.Count > 0 ? MetricCalculator.Compute(outputs) : new Dictionary<string, double>();
 

@@ -89,9 +89,12 @@ public sealed class Featurizer
     public int IndexOf(ReadOnlySpan<char> name) => columnIndex.TryGetValue(name, out var index) ? index : -1;
 
     /// <summary>A row with every input missing (the state serving starts from).</summary>
-    public ModelRow CreateRow()
+    public ModelRow CreateRow() => Clear(new ModelRow { Numeric = new float[NumericSize], Categorical = new string[CategoricalSize] });
+
+    /// <summary>Sets every input of a row of this featurizer back to missing, and its labels to their defaults.</summary>
+    public ModelRow Clear(ModelRow row)
     {
-        var row = new ModelRow { Numeric = new float[NumericSize], Categorical = new string[CategoricalSize] };
+        ArgumentNullException.ThrowIfNull(row);
         Array.Fill(row.Numeric, float.NaN);
         if (NumericInputs == 0)
         {
@@ -99,6 +102,7 @@ public sealed class Featurizer
         }
 
         emptyCategorical.CopyTo(row.Categorical, 0);
+        (row.Target, row.Flag, row.Class) = (0, false, string.Empty);
         return row;
     }
 

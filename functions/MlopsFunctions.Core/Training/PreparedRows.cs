@@ -7,29 +7,32 @@ using MlopsFunctions.Core.Data;
 namespace MlopsFunctions.Core.Training;
 
 /// <summary>
-/// The model rows of a window featurized once into ML.NET's binary format on local disk, one file per split, so the
-/// trainers' many passes (SDCA makes dozens) and the evaluator read compact columns instead of parsing CSV again;
-/// memory stays bounded because the binary loader streams blocks. The three files are written together, by one
-/// process, and are keyed by data, schema and split fractions, so every candidate of a run and its evaluation share them.
+/// The model rows of a window featurized once into fixed-size records on local disk (<see cref="RowsFileWriter"/>),
+/// one file per split, so the trainers' many passes (SDCA makes dozens) and the evaluator read a few floats per row
+/// instead of parsing CSV again; memory stays bounded because every cursor streams blocks. The three files are
+/// written together, in one pass over the CSV, by one process, and are keyed by data, schema and split fractions, so
+/// every candidate of a run and its evaluation share them.
 /// </summary>
 public static class PreparedRows
 {
     private static readonly ConcurrentDictionary<string, SemaphoreSlim> Locks = new(StringComparer.Ordinal);
 
-    /// <summary>The path of the binary file of one split, writing all three when this machine does not have them yet.</summary>
+    /// <summary>The rows of one split as a data view, writing the three files first when this machine does not have them yet.</summary>
+    public static IDataView Open(IReadOnlyList<string> files, Featurizer featurizer, RowSplit split, Split part, CsvLimits limits) =>
+        RowsFileView.Open(Path(files, featurizer, split, part, limits), featurizer);
+
+    /// <summary>The path of the file of one split, writing all three when this machine does not have them yet.</summary>
     /// <remarks>
-    /// The files are written with contexts of their own: writing with the trainer's context used up that context's
-    /// random numbers, so a trainer that shuffles (SDCA) learnt another model when the file had to be written than
-    /// when it was already there, and the same data and seed did not give the same metrics. Two processes (the
-    /// candidates' trainer children) wanting the same files wait for one writer through a lock file instead of both
-    /// parsing the CSV on the same cores.
+    /// Two processes (the candidates' trainer children) wanting the same files wait for one writer through a lock
+    /// file instead of both parsing the CSV on the same cores. Writing uses no random numbers, so whether a trainer
+    /// found the files or wrote them, the same data and seed train the same model.
     /// </remarks>
     public static string Path(IReadOnlyList<string> files, Featurizer featurizer, RowSplit split, Split part, CsvLimits limits)
     {
         ArgumentNullException.ThrowIfNull(featurizer);
         ArgumentNullException.ThrowIfNull(split);
         var key = Key(files, featurizer, split);
-        string PathOf(Split p) => System.IO.Path.Combine(Storage.DatasetFiles.Root, $"{key}.{p.ToString().ToLowerInvariant()}.idv");
+        string PathOf(Split p) => System.IO.Path.Combine(Storage.DatasetFiles.Root, $"{key}.{p.ToString().ToLowerInvariant()}.rows");
         var wanted = PathOf(part);
         var gate = Locks.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
         gate.Wait();
@@ -56,30 +59,27 @@ public static class PreparedRows
         }
     }
 
-    /// <summary>
-    /// Writes the three splits side by side, each from its own pass over the CSV (ML.NET's binary writer enumerates
-    /// its source more than once, so the rows of one shared pass cannot be handed to it through a queue).
-    /// </summary>
+    /// <summary>Writes the three splits in one pass over the CSV: each row goes to its split's file as it is read.</summary>
     private static void WriteAll(IReadOnlyList<string> files, Featurizer featurizer, RowSplit split, CsvLimits limits, (Split Part, string Path)[] outputs)
     {
         var partials = outputs.ToDictionary(o => o.Part, o => $"{o.Path}.{Guid.NewGuid():N}.part");
+        var writers = new RowsFileWriter[outputs.Length];
         try
         {
-            var writers = outputs.Select(o => Task.Factory.StartNew(() =>
+            foreach (var (part, _) in outputs)
             {
-                var ml = new MLContext(split.Seed);
-                var view = ModelRow.ToDataView(ml, new TrainingRows(files, featurizer, split, o.Part, limits), featurizer);
-                using var stream = File.Create(partials[o.Part]);
-                ml.Data.SaveAsBinary(view, stream, keepHidden: false);
-            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
-            try
-            {
-                Task.WaitAll(writers);
+                writers[(int)part] = new RowsFileWriter(partials[part], featurizer);
             }
-            catch (AggregateException ex)
+
+            foreach (var (part, row) in TrainingRows.Read(files, featurizer, split, only: null, limits, reuseRow: true))
             {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerExceptions[0]);
-                throw;
+                writers[(int)part].Write(row);
+            }
+
+            foreach (var writer in writers)
+            {
+                writer.Complete();
+                writer.Dispose();
             }
 
             foreach (var (part, path) in outputs)
@@ -89,6 +89,11 @@ public static class PreparedRows
         }
         finally
         {
+            foreach (var writer in writers)
+            {
+                writer?.Dispose();
+            }
+
             foreach (var partial in partials.Values)
             {
                 File.Delete(partial);
@@ -123,7 +128,8 @@ public static class PreparedRows
 
         // A model's class order is learnt in training and does not change its rows: the candidates (without it) and
         // the evaluator (with it) share the files.
-        text.Append(Json.Serialize(featurizer.Schema with { Classes = null })).Append('|').Append(Json.Serialize(split));
+        text.Append(Json.Serialize(featurizer.Schema with { Classes = null })).Append('|').Append(Json.Serialize(split))
+            .Append('|').Append(RowsFileWriter.FormatVersion);
         return Convert.ToHexStringLower(XxHash128.Hash(Encoding.UTF8.GetBytes(text.ToString())));
     }
 }

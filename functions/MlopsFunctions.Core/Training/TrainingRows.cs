@@ -18,7 +18,25 @@ public sealed class TrainingRows(IReadOnlyList<string> files, Featurizer featuri
     public IEnumerator<ModelRow> GetEnumerator()
     {
         long count = 0;
+        foreach (var (_, row) in Read(files, featurizer, split, part, limits, reuseRow: false))
+        {
+            count++;
+            yield return row;
+        }
+
+        Count = count;
+    }
+
+    /// <summary>
+    /// Every usable row of the window with its split (only those of <paramref name="only"/> when given), in file order,
+    /// parsing each file once. With <paramref name="reuseRow"/> every row is the same object, refilled: for a consumer
+    /// that is done with a row before it asks for the next.
+    /// </summary>
+    internal static IEnumerable<(Split Part, ModelRow Row)> Read(
+        IReadOnlyList<string> files, Featurizer featurizer, RowSplit split, Split? only, CsvLimits limits, bool reuseRow)
+    {
         var earlier = files.Count > 1 ? new RowHashSet() : null;
+        var reused = reuseRow ? featurizer.CreateRow() : null;
         foreach (var file in files)
         {
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
@@ -27,11 +45,10 @@ public sealed class TrainingRows(IReadOnlyList<string> files, Featurizer featuri
             var thisFile = earlier is null ? null : new List<ulong>();
             while (csv.MoveNext())
             {
-                if (reader.TryRead(split, part, out var row, out var hash) && (earlier is null || !earlier.Contains(hash)))
+                if (reader.TryRead(split, only, reused, out var part, out var row, out var hash) && (earlier is null || !earlier.Contains(hash)))
                 {
                     thisFile?.Add(hash);
-                    count++;
-                    yield return row;
+                    yield return (part, row);
                 }
             }
 
@@ -40,8 +57,6 @@ public sealed class TrainingRows(IReadOnlyList<string> files, Featurizer featuri
                 earlier!.Add(hash);
             }
         }
-
-        Count = count;
     }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
@@ -70,10 +85,15 @@ public sealed class TrainingRows(IReadOnlyList<string> files, Featurizer featuri
         /// <summary>The hash of the current record, for splitting and de-duplication.</summary>
         public ulong Hash() => hasher.Hash(csv.Current, hashOrder);
 
-        public bool TryRead(RowSplit split, Split part, out ModelRow row, out ulong hash)
+        /// <summary>
+        /// Featurizes the current record into <paramref name="reuse"/> (or a new row) when it is usable and in
+        /// <paramref name="only"/> (any split when null); its split and content hash come out either way.
+        /// </summary>
+        public bool TryRead(RowSplit split, Split? only, ModelRow? reuse, out Split part, out ModelRow row, out ulong hash)
         {
             row = null!;
             hash = 0;
+            part = default;
             var record = csv.Current;
             if (record.ColCount != csv.Header.Count || label < 0 || Cells.IsMissing(record[label].Span))
             {
@@ -81,12 +101,13 @@ public sealed class TrainingRows(IReadOnlyList<string> files, Featurizer featuri
             }
 
             hash = hasher.Hash(record, hashOrder);
-            if (split.Of(hash) != part)
+            part = split.Of(hash);
+            if (only is { } wanted && part != wanted)
             {
                 return false;
             }
 
-            row = featurizer.CreateRow();
+            row = reuse is null ? featurizer.CreateRow() : featurizer.Clear(reuse);
             if (!featurizer.SetLabel(row, record[label].Span))
             {
                 return false;

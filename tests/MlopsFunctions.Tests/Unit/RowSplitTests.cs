@@ -57,8 +57,7 @@ public sealed class RowSplitTests : IClassFixture<RowSplitTests.FlightFiles>
         {
             var expected = new TrainingRows(window, Flights, HashSplit, part, limits)
                 .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Target}|{r.Numeric[0]}|{r.Numeric[1]}")).ToList();
-            var path = PreparedRows.Path(window, Flights, HashSplit, part, limits);
-            var written = ml.Data.CreateEnumerable<BinaryRow>(ml.Data.LoadFromBinary(path), reuseRowObject: false)
+            var written = ml.Data.CreateEnumerable<BinaryRow>(PreparedRows.Open(window, Flights, HashSplit, part, limits), reuseRowObject: false)
                 .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.RegressionLabel}|{r.Numeric[0]}|{r.Numeric[1]}")).ToList();
 
             Assert.NotEmpty(expected);

@@ -1,0 +1,110 @@
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlopsFunctions.Core.Registry;
+using MlopsFunctions.Core.Training;
+using MlopsFunctions.Tests.Infrastructure;
+
+namespace MlopsFunctions.Tests.Unit;
+
+/// <summary>
+/// The prepared rows files that trainers and the evaluator read instead of the CSV: every split holds exactly the
+/// rows the CSV featurizes to (numbers, categories, dates, each task's label), shuffling cursors visit each row once
+/// in a seeded order, and a damaged file is refused with what to do about it.
+/// </summary>
+public sealed class PreparedRowsTests
+{
+    private static readonly RowSplit ThreeWays = new(HoldoutFraction: 0.2, ValidationFraction: 0.2, Seed: 5);
+
+    [Theory]
+    [InlineData("penguins")] // multiclass, categorical inputs, numbers with missing cells, names with spaces
+    [InlineData("breast-cancer")] // binary
+    [InlineData("cars")] // regression, a date and categorical inputs
+    public void Every_split_holds_each_row_exactly_as_the_csv_featurizes_it(string sample)
+    {
+        var schema = SampleSets.Schema(sample);
+        var featurizer = new Featurizer(schema);
+        var file = Copy(RepoPaths.SampleData(sample));
+        var ml = new MLContext(1);
+        var total = 0;
+        foreach (var part in Enum.GetValues<Split>())
+        {
+            var expected = new TrainingRows([file], featurizer, ThreeWays, part, SampleSets.Limits).Select(Describe).ToList();
+            var view = PreparedRows.Open([file], featurizer, ThreeWays, part, SampleSets.Limits);
+            var written = ml.Data.CreateEnumerable<ModelRow>(view, reuseRowObject: false, schemaDefinition: ModelRow.SchemaFor(featurizer))
+                .Select(Describe).ToList();
+
+            Assert.NotEmpty(expected);
+            Assert.Equal(expected.Count, view.GetRowCount());
+            Assert.Equal(expected, written);
+            total += written.Count;
+        }
+
+        var all = new TrainingRows([file], featurizer, SampleSets.AllRows(), Split.Train, SampleSets.Limits);
+        Assert.Equal(all.ToList().Count, total);
+    }
+
+    [Fact]
+    public void A_shuffling_cursor_visits_every_row_once_in_an_order_its_seed_decides()
+    {
+        var file = Copy(RepoPaths.FlightsSample);
+        var schema = SampleSets.SchemaOfFile(file, new ModelSpec { Task = "regression", Label = "delay" });
+        var view = PreparedRows.Open([file], new Featurizer(schema), SampleSets.AllRows(), Split.Train, SampleSets.Limits);
+        var rows = (int)view.GetRowCount()!.Value;
+
+        var sequential = RowIds(view, null);
+        var shuffled = RowIds(view, new Random(3));
+
+        Assert.True(rows > 3 * 4096, $"the sample must span several blocks, it has {rows} rows");
+        Assert.Equal(Enumerable.Range(0, rows), sequential);
+        Assert.Equal(Enumerable.Range(0, rows), shuffled.Order());
+        Assert.NotEqual(sequential, shuffled);
+        Assert.Equal(shuffled, RowIds(view, new Random(3)));
+        Assert.NotEqual(shuffled, RowIds(view, new Random(4)));
+    }
+
+    [Fact]
+    public void A_damaged_file_is_refused_and_says_how_to_recover()
+    {
+        var schema = SampleSets.Schema("iris");
+        var featurizer = new Featurizer(schema);
+        var file = Copy(RepoPaths.SampleData("iris"));
+        var path = PreparedRows.Path([file], featurizer, SampleSets.AllRows(), Split.Train, SampleSets.Limits);
+        var damaged = path + ".damaged";
+        File.WriteAllBytes(damaged, File.ReadAllBytes(path)[..^10]);
+
+        var error = Assert.Throws<InvalidDataException>(() => RowsFileView.Open(damaged, featurizer));
+
+        Assert.Contains("Delete it", error.Message, StringComparison.Ordinal);
+        File.Delete(damaged);
+    }
+
+    private static List<int> RowIds(IDataView view, Random? rand)
+    {
+        var ids = new List<int>();
+        using var cursor = view.GetRowCursor(view.Schema, rand);
+        var id = cursor.GetIdGetter();
+        var numbers = cursor.GetGetter<VBuffer<float>>(view.Schema[nameof(ModelRow.Numeric)]);
+        DataViewRowId value = default;
+        VBuffer<float> numeric = default;
+        while (cursor.MoveNext())
+        {
+            id(ref value);
+            numbers(ref numeric);
+            ids.Add((int)value.Low);
+        }
+
+        return ids;
+    }
+
+    /// <summary>A copy under a fresh name, so the prepared files of this test are written by it, not found from another.</summary>
+    private static string Copy(string source)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"prepared-{Guid.NewGuid():N}.csv");
+        File.Copy(source, path);
+        return path;
+    }
+
+    private static string Describe(ModelRow row) => string.Create(CultureInfo.InvariantCulture,
+        $"{string.Join(';', row.Numeric.Select(n => n.ToString("R", CultureInfo.InvariantCulture)))}|{string.Join(';', row.Categorical)}|{row.Target}|{row.Flag}|{row.Class}");
+}

@@ -184,8 +184,9 @@ internal static class ScaleBench
         for (var i = 0; i < 3; i++)
         {
             clock.Restart();
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var outputs = MlopsFunctions.Core.Evaluation.ModelOutputs.Collect(model, PreparedRows.Open([file], featurizer, split, Split.Holdout, limits), trained.Schema);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   score {outputs.Count:N0} holdout rows again ({(i == 0 ? "model just loaded" : "warm")}): {clock.Elapsed.TotalSeconds:F2} s"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   score {outputs.Count:N0} holdout rows again ({(i == 0 ? "model just loaded" : "warm")}): {clock.Elapsed.TotalSeconds:F2} s, CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:F2} s"));
         }
         return 0;
     }

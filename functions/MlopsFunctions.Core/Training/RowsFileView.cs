@@ -15,7 +15,8 @@ namespace MlopsFunctions.Core.Training;
 /// </summary>
 internal sealed class RowsFileView : IDataView
 {
-    private const int BlockRows = 4096;
+    /// <summary>Rows per block: 4,096, fewer for wide rows so a cursor's buffer stays near 1 MiB.</summary>
+    private readonly int blockRows;
 
     private readonly string path;
     private readonly long rows;
@@ -34,6 +35,7 @@ internal sealed class RowsFileView : IDataView
         this.task = task;
         this.strings = strings;
         recordBytes = RowsFileWriter.RecordBytes(numeric, categorical);
+        blockRows = Math.Clamp((1 << 20) / recordBytes, 1, 4096);
         var builder = new DataViewSchema.Builder();
         builder.AddColumn(nameof(ModelRow.Numeric), new VectorDataViewType(NumberDataViewType.Single, numeric));
         builder.AddColumn(nameof(ModelRow.Categorical), new VectorDataViewType(TextDataViewType.Instance, categorical));
@@ -111,10 +113,10 @@ internal sealed class RowsFileView : IDataView
         private readonly bool[] active;
         private readonly Random? rand;
         private readonly int[]? blockOrder;
-        private readonly int[] rowOrder = new int[BlockRows];
+        private readonly int[] rowOrder;
         private readonly byte[] block;
         private int nextBlock;
-        private int blockRows;
+        private int rowsInBlock;
         private int inBlock;
         private long blockStart;
         private int offset;
@@ -131,14 +133,15 @@ internal sealed class RowsFileView : IDataView
                 active[column.Index] = true;
             }
 
-            var blocks = (int)((view.rows + BlockRows - 1) / BlockRows);
+            var blocks = (int)((view.rows + view.blockRows - 1) / view.blockRows);
+            rowOrder = new int[view.blockRows];
             if (rand is not null)
             {
                 blockOrder = Enumerable.Range(0, blocks).ToArray();
                 rand.Shuffle(blockOrder);
             }
 
-            block = new byte[BlockRows * view.recordBytes];
+            block = new byte[view.blockRows * view.recordBytes];
             stream = new FileStream(view.path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
         }
 
@@ -152,7 +155,7 @@ internal sealed class RowsFileView : IDataView
 
         public override bool MoveNext()
         {
-            if (inBlock >= blockRows && !NextBlock())
+            if (inBlock >= rowsInBlock && !NextBlock())
             {
                 return false;
             }
@@ -198,7 +201,7 @@ internal sealed class RowsFileView : IDataView
 
         private bool NextBlock()
         {
-            var blocks = (int)((view.rows + BlockRows - 1) / BlockRows);
+            var blocks = (view.rows + view.blockRows - 1) / view.blockRows;
             if (nextBlock >= blocks)
             {
                 return false;
@@ -206,22 +209,22 @@ internal sealed class RowsFileView : IDataView
 
             var index = blockOrder?[nextBlock] ?? nextBlock;
             nextBlock++;
-            blockStart = (long)index * BlockRows;
-            blockRows = (int)Math.Min(BlockRows, view.rows - blockStart);
+            blockStart = (long)index * view.blockRows;
+            rowsInBlock = (int)Math.Min(view.blockRows, view.rows - blockStart);
             if (blockOrder is not null || stream.Position != blockStart * view.recordBytes)
             {
                 stream.Seek(blockStart * view.recordBytes, SeekOrigin.Begin);
             }
 
-            stream.ReadExactly(block, 0, blockRows * view.recordBytes);
+            stream.ReadExactly(block, 0, rowsInBlock * view.recordBytes);
             if (rand is not null)
             {
-                for (var i = 0; i < blockRows; i++)
+                for (var i = 0; i < rowsInBlock; i++)
                 {
                     rowOrder[i] = i;
                 }
 
-                rand.Shuffle(rowOrder.AsSpan(0, blockRows));
+                rand.Shuffle(rowOrder.AsSpan(0, rowsInBlock));
             }
 
             inBlock = 0;

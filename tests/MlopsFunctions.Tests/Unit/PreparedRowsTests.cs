@@ -64,6 +64,47 @@ public sealed class PreparedRowsTests
     }
 
     [Fact]
+    public void Wide_rows_come_in_smaller_blocks_and_every_row_still_comes_once_with_its_values()
+    {
+        // 300 numbers a row: records of 1,204 bytes, so a block holds 870 rows instead of 4,096.
+        const int Columns = 300, Rows = 2_000;
+        var file = Path.Combine(Path.GetTempPath(), $"prepared-wide-{Guid.NewGuid():N}.csv");
+        using (var writer = new StreamWriter(file))
+        {
+            writer.WriteLine(string.Join(',', Enumerable.Range(0, Columns).Select(c => $"x{c}").Append("y")));
+            for (var r = 0; r < Rows; r++)
+            {
+                writer.WriteLine(string.Join(',', Enumerable.Range(0, Columns).Select(c => ((r % 50) + c).ToString(CultureInfo.InvariantCulture)).Append(r.ToString(CultureInfo.InvariantCulture))));
+            }
+        }
+
+        var schema = SampleSets.SchemaOfFile(file, new ModelSpec { Task = "regression", Label = "y" });
+        var view = PreparedRows.Open([file], new Featurizer(schema), SampleSets.AllRows(), Split.Train, SampleSets.Limits);
+        var seen = new List<int>();
+        using (var cursor = view.GetRowCursor(view.Schema, new Random(9)))
+        {
+            var label = cursor.GetGetter<float>(view.Schema[ModelRow.RegressionLabel]);
+            var numbers = cursor.GetGetter<VBuffer<float>>(view.Schema[nameof(ModelRow.Numeric)]);
+            float y = 0;
+            VBuffer<float> x = default;
+            while (cursor.MoveNext())
+            {
+                label(ref y);
+                numbers(ref x);
+                var r = (int)y;
+                Assert.Equal(Columns, x.Length);
+                Assert.Equal(r % 50, x.GetItemOrDefault(0));
+                Assert.Equal((r % 50) + Columns - 1, x.GetItemOrDefault(Columns - 1));
+                seen.Add(r);
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(0, Rows), seen.Order());
+        Assert.NotEqual(Enumerable.Range(0, Rows), seen);
+        File.Delete(file);
+    }
+
+    [Fact]
     public void A_damaged_file_is_refused_and_says_how_to_recover()
     {
         var schema = SampleSets.Schema("iris");

@@ -22,7 +22,7 @@ if (args.FirstOrDefault() == "serve-bare")
     return await MlopsFunctions.Benchmarks.BareApi.RunAsync(args[1..]);
 }
 
-if (args.FirstOrDefault() is "data" or "data-sizes" or "pipeline" or "candidates" or "prepare" or "recovery" or "idle" or "window" or "window-compare" or "training-load")
+if (args.FirstOrDefault() is "data" or "data-sizes" or "pipeline" or "candidates" or "prepare" or "download" or "recovery" or "idle" or "window" or "window-compare" or "training-load")
 {
     return await MlopsFunctions.Benchmarks.ScaleBench.RunAsync(args[0],
         args.Skip(1).Select(a => a.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]));

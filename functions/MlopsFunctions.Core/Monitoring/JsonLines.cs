@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Compression;
 using System.IO.Pipelines;
 using System.Text.Json;
 using Azure;
@@ -13,7 +14,8 @@ internal delegate void LineHandler(ReadOnlySpan<byte> line);
 /// <summary>
 /// Reads JSON-lines blobs (captured predictions, feedback) line by line through a pipe, from a byte offset, so an hour
 /// of a busy model's traffic streams through a small buffer instead of being loaded. Appends are whole lines, but only
-/// bytes up to the last newline count as read: a partial line is read again next time.
+/// bytes up to the last newline count as read: a partial line is read again next time. A blob named *.gz (captured
+/// predictions) is a series of gzip members, one per append, so any length it had is a member boundary to read on from.
 /// </summary>
 internal static class JsonLines
 {
@@ -39,8 +41,11 @@ internal static class JsonLines
         }
 
         using var result = response.Value;
-        var reader = PipeReader.Create(result.Content, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
+        var gzip = blob.Name.EndsWith(".gz", StringComparison.Ordinal);
+        await using var content = gzip ? new GZipStream(result.Content, CompressionMode.Decompress, leaveOpen: true) : result.Content;
+        var reader = PipeReader.Create(content, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
         var position = offset;
+        var completed = false;
         try
         {
             while (true)
@@ -56,6 +61,7 @@ internal static class JsonLines
 
                 if (read.IsCompleted || done?.Invoke() == true)
                 {
+                    completed = read.IsCompleted;
                     break;
                 }
             }
@@ -65,7 +71,8 @@ internal static class JsonLines
             await reader.CompleteAsync().ConfigureAwait(false);
         }
 
-        return position;
+        // Compressed: offsets count compressed bytes, and only the whole range read is known to end on a member.
+        return !gzip ? position : completed ? offset + result.Details.ContentLength : offset;
     }
 
     private static long Lines(ref ReadOnlySequence<byte> buffer, LineHandler onLine)

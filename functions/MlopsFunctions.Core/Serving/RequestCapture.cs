@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Azure;
@@ -19,26 +18,30 @@ namespace MlopsFunctions.Core.Serving;
 /// mostly wants; a shared bounded channel's lock was contended by 64 concurrent requests), within a row count bound
 /// (dropping and counting rows beyond it, never blocking). No object per request outlives it: a queue of per-request
 /// arrays kept them alive until the drain, and the GC then copied them into gen1 several times a second, with pauses
-/// of 3.4 ms against 1.3 ms without capture. This background service swaps the stripes' buffers out every 100 ms into
-/// per-file buffers and appends each buffer to an append blob captured/{model}/{version}/{yyyy-MM-dd-HH}/{instance}.jsonl every
-/// Mlops__CaptureFlushSeconds or when it reaches 3 MiB. One append blob per instance and hour keeps the files few
-/// (one per instance in an hour folder, cheap for the drift monitor to list) and each append is one storage call.
+/// of 3.4 ms against 1.3 ms without capture. This background service swaps the stripes' buffers out every 100 ms,
+/// compresses them into per-file gzip members (<see cref="CaptureFile"/>) and appends each to an append blob
+/// captured/{model}/{version}/{yyyy-MM-dd-HH}/{instance}.jsonl.gz every Mlops__CaptureFlushSeconds or when it reaches
+/// 3 MiB. One append blob per instance and hour keeps the files few (one per instance in an hour folder, cheap for the
+/// drift monitor to list) and each append is one storage call.
 /// </summary>
 public sealed partial class RequestCapture : BackgroundService
 {
-    // Appends of 3 MiB (a buffer grows to 4 MiB, leaving room for the batch that crosses the mark): each append costs
-    // storage a fixed share besides its bytes (Azurite spends about 8 ms per MiB in 1 MiB appends, 5 in 4 MiB ones).
+    // Appends of at most about 3 MiB compressed (an append block may hold 4 MiB): each append costs storage a fixed
+    // share besides its bytes (Azurite spends about 8 ms per MiB in 1 MiB appends, 5 in 4 MiB ones).
     private const int FlushBytes = 3 << 20;
     private const int MaxBufferedBytes = 16 << 20;
     private static readonly TimeSpan DropLogInterval = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan DrainInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Captured files are JSON lines in gzip members: one line per served row.</summary>
+    public const string CaptureFileExtension = ".jsonl.gz";
 
     private readonly Stripe[] stripes = [.. Enumerable.Range(0, Environment.ProcessorCount).Select(_ => new Stripe())];
     private readonly BlobContainerClient container;
     private readonly ILogger<RequestCapture> logger;
     private readonly TimeSpan flushInterval;
     private readonly int maxRows;
-    private readonly Dictionary<FileKey, FileBuffer> files = [];
+    private readonly Dictionary<FileKey, CaptureFile> files = [];
     private long pendingRows;
     private long droppedSinceLog;
     private long lastDropLog;
@@ -127,6 +130,11 @@ public sealed partial class RequestCapture : BackgroundService
         catch (OperationCanceledException)
         {
         }
+
+        foreach (var file in files.Values)
+        {
+            file.Dispose();
+        }
     }
 
     private async Task DrainAsync(CancellationToken ct)
@@ -145,12 +153,12 @@ public sealed partial class RequestCapture : BackgroundService
                 Interlocked.Add(ref pendingRows, -lines.Rows);
                 if (!files.TryGetValue(key, out var file))
                 {
-                    files[key] = file = new FileBuffer(lines.Counters);
+                    files[key] = file = new CaptureFile(lines.Counters);
                 }
 
                 file.Append(lines.Buffer.WrittenSpan, lines.Rows);
                 lines.Clear();
-                if (file.Buffer.WrittenCount >= FlushBytes)
+                if (file.Length >= FlushBytes)
                 {
                     await FlushAsync(key, file, ct).ConfigureAwait(false);
                 }
@@ -169,15 +177,16 @@ public sealed partial class RequestCapture : BackgroundService
             else if (file.Idle++ > 2)
             {
                 files.Remove(key); // an hour that is over, or a version no longer served
+                file.Dispose();
             }
         }
     }
 
-    private async Task FlushAsync(FileKey key, FileBuffer file, CancellationToken ct)
+    private async Task FlushAsync(FileKey key, CaptureFile file, CancellationToken ct)
     {
         file.Idle = 0;
         var hour = new DateTime(key.Hour * TimeSpan.TicksPerHour, DateTimeKind.Utc).ToString("yyyy-MM-dd-HH", CultureInfo.InvariantCulture);
-        var name = $"{key.Model}/{key.Version}/{hour}/{ServingInstance.Id}{(file.Part == 0 ? string.Empty : $"-{file.Part}")}.jsonl";
+        var name = $"{key.Model}/{key.Version}/{hour}/{ServingInstance.Id}{(file.Part == 0 ? string.Empty : $"-{file.Part}")}{CaptureFileExtension}";
         try
         {
             var blob = container.GetAppendBlobClient(name);
@@ -188,9 +197,8 @@ public sealed partial class RequestCapture : BackgroundService
             }
 
             // A stream over the buffer itself: copying megabytes per append would land on the large object heap.
-            using var content = MemoryMarshal.TryGetArray(file.Buffer.WrittenMemory, out var segment)
-                ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
-                : new MemoryStream(file.Buffer.WrittenMemory.ToArray(), writable: false);
+            var members = file.Complete();
+            using var content = new MemoryStream(members.Array!, members.Offset, members.Count, writable: false);
             await blob.AppendBlockAsync(content, cancellationToken: ct).ConfigureAwait(false);
             file.Counters.Captured(file.Rows);
             file.Clear();
@@ -203,7 +211,7 @@ public sealed partial class RequestCapture : BackgroundService
         catch (Exception ex) when (ex is RequestFailedException or IOException or TimeoutException)
         {
             LogFlushFailed(logger, ex, name, file.Rows);
-            if (file.Buffer.WrittenCount > MaxBufferedBytes)
+            if (file.Length > MaxBufferedBytes)
             {
                 Dropped(key.Model, key.Version, file.Rows, file.Counters);
                 file.Clear();
@@ -274,20 +282,14 @@ public sealed partial class RequestCapture : BackgroundService
         }
     }
 
-    /// <summary>JSON lines waiting for one append (or, in a stripe, for the drain).</summary>
-    private sealed class FileBuffer(VersionCounters counters, int capacity = 64 * 1024)
+    /// <summary>JSON lines of one file that requests on one processor captured, waiting for the drain.</summary>
+    private sealed class FileBuffer(VersionCounters counters, int capacity)
     {
         public ArrayBufferWriter<byte> Buffer { get; private set; } = new(capacity);
 
         public VersionCounters Counters { get; } = counters;
 
         public int Rows { get; private set; }
-
-        public int Part { get; set; }
-
-        public bool Created { get; set; }
-
-        public int Idle { get; set; }
 
         public void Append(ReadOnlySpan<byte> lines, int rows)
         {
@@ -299,7 +301,7 @@ public sealed partial class RequestCapture : BackgroundService
         {
             if (Buffer.Capacity > 2 * FlushBytes)
             {
-                Buffer = new ArrayBufferWriter<byte>(64 * 1024); // a burst of huge batches passed: do not keep its memory
+                Buffer = new ArrayBufferWriter<byte>(16 * 1024); // a burst of huge batches passed: do not keep its memory
             }
 
             Buffer.ResetWrittenCount();

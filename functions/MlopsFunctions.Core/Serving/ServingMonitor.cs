@@ -198,6 +198,8 @@ public sealed class VersionCounters
 
     public long DroppedRows => Interlocked.Read(ref dropped);
 
+    public long CapturedRows => Interlocked.Read(ref captured);
+
     public void Answered(string slot, bool asCanary)
     {
         Interlocked.Increment(ref asCanary ? ref canary : ref slot == Registry.Slots.Staging ? ref staging : ref production);

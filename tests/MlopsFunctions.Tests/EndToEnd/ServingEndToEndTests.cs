@@ -253,8 +253,9 @@ public sealed class ServingEndToEndTests(LocalHostFixture host)
             await Task.Delay(200);
             await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, $"{Model}/1/", CancellationToken.None))
             {
-                Assert.Matches(@"^capture-iris/1/\d{4}-\d{2}-\d{2}-\d{2}/[a-z0-9-]+\.jsonl$", blob.Name);
-                var text = (await container.GetBlobClient(blob.Name).DownloadContentAsync()).Value.Content.ToString();
+                Assert.Matches(@"^capture-iris/1/\d{4}-\d{2}-\d{2}-\d{2}/[a-z0-9-]+\.jsonl\.gz$", blob.Name);
+                await using var gzip = new System.IO.Compression.GZipStream((await container.GetBlobClient(blob.Name).DownloadStreamingAsync()).Value.Content, System.IO.Compression.CompressionMode.Decompress);
+                var text = await new StreamReader(gzip).ReadToEndAsync();
                 foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
                 {
                     var json = JsonDocument.Parse(line).RootElement.Clone();

@@ -13,8 +13,9 @@ namespace MlopsFunctions.Benchmarks;
 /// HTTP predict under load, in one run: LocalHost (capture on, the spec default; and capture off, to price it) against
 /// a bare minimal API serving the same iris model with pooled engines, with wrk at 1, 8 and 64 connections, each
 /// measurement repeated in interleaved rounds (each starting with another target) so background load hits all three
-/// alike; then a 1,000-row batch's round trip.
-///   bench/wrk-predict.sh [seconds=10]
+/// alike; then a 1,000-row batch's round trip. control=1 adds a second capture-off model, priced like capture: what
+/// that A/A "cost" spreads over is the noise floor of the capture cost on this machine.
+///   bench/wrk-predict.sh [seconds=10] [rounds=2] [clients=1,8,64] [control=0|1]
 /// </summary>
 internal static partial class WrkBench
 {
@@ -26,6 +27,8 @@ internal static partial class WrkBench
         var seconds = int.Parse(settings.GetValueOrDefault("seconds", "10"), CultureInfo.InvariantCulture);
         var rounds = int.Parse(settings.GetValueOrDefault("rounds", "2"), CultureInfo.InvariantCulture);
         int[] clients = [.. settings.GetValueOrDefault("clients", "1,8,64").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))];
+        var control = settings.GetValueOrDefault("control", "0") == "1";
+        string[] models = control ? ["iris-capture", "iris-nocapture", "iris-control"] : ["iris-capture", "iris-nocapture"];
 
         await using var env = await BenchEnvironment.StartAsync();
         var connection = env.Connection;
@@ -35,14 +38,14 @@ internal static partial class WrkBench
         var iris = File.ReadAllText(Path.Combine(RepoPaths.Root, "samples", "data", "iris.csv"));
         var incoming = new BlobServiceClient(connection).GetBlobContainerClient("incoming");
         await incoming.CreateIfNotExistsAsync();
-        foreach (var (model, rate) in new[] { ("iris-capture", 1.0), ("iris-nocapture", 0.0) })
+        foreach (var (model, rate) in models.Select(m => (m, m == "iris-capture" ? 1.0 : 0.0)))
         {
             var spec = """{"task":"multiclass","label":"species","monitoring":{"captureRate":""" + rate.ToString(CultureInfo.InvariantCulture) + "}}";
             (await http.PutAsync(new Uri($"api/models/{model}", UriKind.Relative), new StringContent(spec))).EnsureSuccessStatusCode();
             await incoming.GetBlobClient($"{model}/iris.csv").UploadAsync(BinaryData.FromString(iris), overwrite: true);
         }
 
-        foreach (var model in new[] { "iris-capture", "iris-nocapture" })
+        foreach (var model in models)
         {
             await BenchEnvironment.WaitAsync(async () => (await http.GetFromJsonAsync<JsonElement>(new Uri($"api/models/{model}", UriKind.Relative)))
                 .GetProperty("slots").TryGetProperty("production", out _), TimeSpan.FromMinutes(3));
@@ -59,6 +62,10 @@ internal static partial class WrkBench
             ("LocalHost, capture on", $"{host.BaseAddress}api/models/iris-capture/predict", host.ProcessId),
             ("LocalHost, capture off", $"{host.BaseAddress}api/models/iris-nocapture/predict", host.ProcessId),
         };
+        if (control)
+        {
+            targets = [.. targets, ("LocalHost, off (control)", $"{host.BaseAddress}api/models/iris-control/predict", host.ProcessId)];
+        }
 
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores (shared), {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}; wrk {seconds} s per run, {rounds} rounds, interleaved");
         foreach (var (_, url, _) in targets)
@@ -101,6 +108,21 @@ internal static partial class WrkBench
         }
 
         Console.WriteLine("(median of the rounds by throughput; every run is listed above)");
+        Console.WriteLine();
+
+        // Paired: each round's capture-on run against that round's capture-off run, minutes apart at most, so slow
+        // drifts of the machine cancel; the median and the spread of those per-round costs.
+        Console.WriteLine("capture cost per round (1 - on/off of the same round): median [min .. max]" + (control ? "; control (1 - control/off), the noise floor" : string.Empty));
+        foreach (var c in clients)
+        {
+            string Paired(string name)
+            {
+                var costs = results[(name, c)].Zip(results[(targets[2].Name, c)], (a, off) => 1 - (a.Rps / off.Rps)).Order().ToList();
+                return $"{costs[costs.Count / 2]:P1} [{costs[0]:P1} .. {costs[^1]:P1}]";
+            }
+
+            Console.WriteLine($"{c,7} | capture {Paired(targets[1].Name)}" + (control ? $" | control {Paired(targets[3].Name)}" : string.Empty));
+        }
         Console.WriteLine();
         Console.WriteLine("CPU per request (less sensitive to other load than req/s): server process, and Azurite (storage writes of capture)");
         foreach (var c in clients)

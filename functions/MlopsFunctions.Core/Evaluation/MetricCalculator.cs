@@ -4,8 +4,8 @@ namespace MlopsFunctions.Core.Evaluation;
 
 /// <summary>
 /// The metrics of the ML.NET names a spec may use, computed from per-row outputs with optional row weights: weights
-/// of 1 give the metric, Poisson weights give one bootstrap replicate, so the point estimate and its interval come
-/// from the same code. Log losses use natural logarithms, clipped at 1e-15.
+/// of 1 give the metric, Poisson weights give one bootstrap replicate. It is the reference that the bootstrap's fast
+/// <see cref="WeightedMetric"/> is tested against. Log losses use natural logarithms, clipped at 1e-15.
 /// </summary>
 public static class MetricCalculator
 {
@@ -17,20 +17,12 @@ public static class MetricCalculator
         return outputs.Task switch
         {
             MlTask.Regression => Regression(outputs, weights),
-            MlTask.Binary => Binary(outputs, weights, null),
+            MlTask.Binary => Binary(outputs, weights),
             _ => Multiclass(outputs, weights),
         };
     }
 
-    /// <summary>One metric only, for bootstrap replicates; <paramref name="ranking"/> is the row order by descending score (binary).</summary>
-    public static double One(ModelOutputs outputs, string metric, ReadOnlySpan<float> weights, int[]? ranking) => outputs.Task switch
-    {
-        MlTask.Regression => Regression(outputs, weights)[metric],
-        MlTask.Binary => Binary(outputs, weights, ranking)[metric],
-        _ => Multiclass(outputs, weights)[metric],
-    };
-
-    /// <summary>Row order by descending score, computed once per model and reused by every replicate.</summary>
+    /// <summary>Row order by descending score (NaN first).</summary>
     public static int[] Ranking(ModelOutputs outputs)
     {
         ArgumentNullException.ThrowIfNull(outputs);
@@ -73,7 +65,7 @@ public static class MetricCalculator
         };
     }
 
-    private static Dictionary<string, double> Binary(ModelOutputs o, ReadOnlySpan<float> weights, int[]? ranking)
+    private static Dictionary<string, double> Binary(ModelOutputs o, ReadOnlySpan<float> weights)
     {
         double tp = 0, fp = 0, tn = 0, fn = 0, logLoss = 0;
         for (var i = 0; i < o.Truth.Count; i++)
@@ -91,7 +83,7 @@ public static class MetricCalculator
         var n = tp + fp + tn + fn;
         var precision = tp + fp > 0 ? tp / (tp + fp) : 0;
         var recall = tp + fn > 0 ? tp / (tp + fn) : 0;
-        var (auc, auprc) = Ranked(o, weights, ranking ?? Ranking(o));
+        var (auc, auprc) = Ranked(o, weights, Ranking(o));
         return new()
         {
             ["AreaUnderRocCurve"] = auc,

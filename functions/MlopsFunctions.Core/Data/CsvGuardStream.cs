@@ -11,7 +11,7 @@ namespace MlopsFunctions.Core.Data;
 /// invalid UTF-8 with the line where they occur, tracks whether the file ends inside a quoted field (a truncated
 /// file), and hashes the content, so validation needs no second pass and never buffers more than a line.
 /// </summary>
-internal sealed class CsvGuardStream(Stream inner, CsvLimits limits) : Stream
+internal sealed class CsvGuardStream(Stream inner, CsvLimits limits) : ReadOnlyStream
 {
     private static readonly SearchValues<byte> Special = SearchValues.Create("\"\n\0"u8);
 
@@ -30,20 +30,10 @@ internal sealed class CsvGuardStream(Stream inner, CsvLimits limits) : Stream
 
     public bool EndsInsideQuotes => inQuotes;
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
     public override long Position { get => total; set => throw new NotSupportedException(); }
 
     /// <summary>The SHA-256 of every byte read; call after the stream has been read to its end.</summary>
     public string Sha256() => Convert.ToHexStringLower(sha.GetCurrentHash());
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -151,16 +141,6 @@ internal sealed class CsvGuardStream(Stream inner, CsvLimits limits) : Stream
             ArrayPool<byte>.Shared.Return(bytes);
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

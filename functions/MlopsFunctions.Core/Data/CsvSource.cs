@@ -42,16 +42,7 @@ public sealed class CsvSource : IDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(limits);
-        var guard = new CsvGuardStream(stream, limits);
-        var text = new StreamReader(guard, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
-        var reader = Sep.Reader(o => o with
-        {
-            HasHeader = false,
-            DisableColCountCheck = true,
-            Unescape = true,
-            Trim = SepTrim.All,
-            InitialBufferLength = 1 << 16,
-        }).From(text);
+        var (guard, reader) = Read(stream, limits);
         try
         {
             if (!reader.MoveNext() || IsBlank(reader.Current))
@@ -80,6 +71,34 @@ public sealed class CsvSource : IDisposable
             reader.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Reads the records of a part of a file that starts at a record boundary after the header (see
+    /// <see cref="Training.RowRanges"/>), as columns of <paramref name="header"/>.
+    /// </summary>
+    public static CsvSource OpenBody(Stream stream, CsvLimits limits, IReadOnlyList<string> header)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(header);
+        var (guard, reader) = Read(stream, limits);
+        return new CsvSource(guard, reader, [.. header]);
+    }
+
+    private static (CsvGuardStream Guard, SepReader Reader) Read(Stream stream, CsvLimits limits)
+    {
+        var guard = new CsvGuardStream(stream, limits);
+        var text = new StreamReader(guard, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+        var reader = Sep.Reader(o => o with
+        {
+            HasHeader = false,
+            DisableColCountCheck = true,
+            Unescape = true,
+            Trim = SepTrim.All,
+            InitialBufferLength = 1 << 16,
+        }).From(text);
+        return (guard, reader);
     }
 
     /// <summary>Reads the next record; false at the end of the file.</summary>

@@ -15,6 +15,12 @@ namespace MlopsFunctions.Core.Training;
 /// </summary>
 public static class PreparedRows
 {
+    /// <summary>Below this many bytes per thread a file is parsed by one thread: starting more costs more than it saves.</summary>
+    public const long MinRangeBytes = 4 << 20;
+
+    /// <summary>Threads that parse one file at most.</summary>
+    public const int MaxThreads = 4;
+
     private static readonly ConcurrentDictionary<string, SemaphoreSlim> Locks = new(StringComparer.Ordinal);
 
     /// <summary>The rows of one split as a data view, writing the three files first when this machine does not have them yet.</summary>
@@ -59,9 +65,17 @@ public static class PreparedRows
         }
     }
 
-    /// <summary>Writes the three splits in one pass over the CSV: each row goes to its split's file as it is read.</summary>
-    private static void WriteAll(IReadOnlyList<string> files, Featurizer featurizer, RowSplit split, CsvLimits limits, (Split Part, string Path)[] outputs)
+    /// <summary>
+    /// Writes the three splits in one pass over the CSV: each row goes to its split's file as it is read. A large file
+    /// is parsed by several threads, one range of whole records each (<see cref="RowRanges"/>): the first range writes
+    /// into the outputs, the others into files of their own that are appended after it in order, so the outputs are
+    /// byte for byte those of one thread.
+    /// </summary>
+    internal static void WriteAll(
+        IReadOnlyList<string> files, Featurizer featurizer, RowSplit split, CsvLimits limits, (Split Part, string Path)[] outputs,
+        int threads = 0, long minRangeBytes = MinRangeBytes)
     {
+        threads = threads > 0 ? threads : Math.Min(Environment.ProcessorCount, MaxThreads);
         var partials = outputs.ToDictionary(o => o.Part, o => $"{o.Path}.{Guid.NewGuid():N}.part");
         var writers = new RowsFileWriter[outputs.Length];
         try
@@ -71,9 +85,40 @@ public static class PreparedRows
                 writers[(int)part] = new RowsFileWriter(partials[part], featurizer);
             }
 
-            foreach (var (part, row) in TrainingRows.Read(files, featurizer, split, only: null, limits, reuseRow: true))
+            var earlier = files.Count > 1 ? new RowHashSet() : null;
+            foreach (var file in files)
             {
-                writers[(int)part].Write(row);
+                var ranges = RowRanges.Of(file, threads, minRangeBytes);
+                var header = ranges.Count > 1 ? HeaderOf(file, limits) : null;
+                var hashes = new List<ulong>?[ranges.Count];
+                var pieces = new string[ranges.Count][];
+                try
+                {
+                    Parallel.For(0, ranges.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, k =>
+                    {
+                        pieces[k] = k == 0 ? [] : [.. outputs.Select(o => $"{partials[o.Part]}.{k}")];
+                        hashes[k] = WriteRange(file, ranges[k], header, featurizer, split, limits, earlier, writers, k == 0 ? null : pieces[k]);
+                    });
+                    for (var k = 1; k < ranges.Count; k++)
+                    {
+                        foreach (var (part, _) in outputs)
+                        {
+                            writers[(int)part].Append(pieces[k][(int)part], featurizer);
+                        }
+                    }
+                }
+                finally
+                {
+                    foreach (var piece in pieces.Where(p => p is not null).SelectMany(p => p))
+                    {
+                        File.Delete(piece);
+                    }
+                }
+
+                foreach (var hash in hashes.SelectMany(h => h ?? []))
+                {
+                    earlier!.Add(hash);
+                }
             }
 
             foreach (var writer in writers)
@@ -99,6 +144,51 @@ public static class PreparedRows
                 File.Delete(partial);
             }
         }
+    }
+
+    /// <summary>
+    /// Writes one range's rows (those not in an earlier file of the window) to <paramref name="writers"/>, or to new
+    /// complete files at <paramref name="pieces"/> when given; returns their hashes when the window de-duplicates.
+    /// </summary>
+    private static List<ulong>? WriteRange(
+        string file, RowRange range, IReadOnlyList<string>? header, Featurizer featurizer, RowSplit split, CsvLimits limits,
+        RowHashSet? earlier, RowsFileWriter[] writers, string[]? pieces)
+    {
+        var own = pieces?.Select(p => new RowsFileWriter(p, featurizer)).ToArray();
+        try
+        {
+            var targets = own ?? writers;
+            var hashes = earlier is null ? null : new List<ulong>();
+            foreach (var (part, row, hash) in TrainingRows.ReadRange(file, range, header, featurizer, split, null, limits, featurizer.CreateRow()))
+            {
+                if (earlier is null || !earlier.Contains(hash))
+                {
+                    hashes?.Add(hash);
+                    targets[(int)part].Write(row);
+                }
+            }
+
+            foreach (var writer in own ?? [])
+            {
+                writer.Complete();
+            }
+
+            return hashes;
+        }
+        finally
+        {
+            foreach (var writer in own ?? [])
+            {
+                writer.Dispose();
+            }
+        }
+    }
+
+    private static IReadOnlyList<string> HeaderOf(string file, CsvLimits limits)
+    {
+        using var stream = File.OpenRead(file);
+        using var csv = CsvSource.Open(stream, limits);
+        return csv.Header;
     }
 
     /// <summary>Holds a file open exclusively, waiting while another process holds it.</summary>

@@ -97,6 +97,9 @@ internal sealed class RowsFileView : IDataView
 
     public long? GetRowCount() => rows;
 
+    /// <summary>The distinct strings the records' categorical and class slots index into, in the file's order.</summary>
+    internal IReadOnlyList<ReadOnlyMemory<char>> Strings => strings;
+
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
         new Cursor(this, columnsNeeded, rand);
 

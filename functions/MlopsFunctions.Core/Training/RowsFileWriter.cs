@@ -74,6 +74,49 @@ internal sealed class RowsFileWriter : IDisposable
         rows++;
     }
 
+    /// <summary>
+    /// Appends the rows of a complete file written with the same featurizer, in order, with their string indexes
+    /// mapped into this file's table: the result is byte for byte what writing those rows here would have made.
+    /// </summary>
+    public void Append(string path, Featurizer featurizer)
+    {
+        var part = RowsFileView.Open(path, featurizer);
+        var map = part.Strings.Select(s => Intern(s.ToString())).ToArray();
+        var remap = task == MlTask.Multiclass || categorical > 0;
+        using var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        var count = part.GetRowCount()!.Value;
+        var buffer = new byte[record.Length * Math.Clamp((1 << 20) / record.Length, 1, 4096)];
+        for (var left = count; left > 0;)
+        {
+            var take = (int)Math.Min(left, buffer.Length / record.Length);
+            var bytes = buffer.AsSpan(0, take * record.Length);
+            source.ReadExactly(bytes);
+            if (remap)
+            {
+                var slots = MemoryMarshal.Cast<byte, int>(bytes);
+                var width = record.Length / 4;
+                for (var r = 0; r < take; r++)
+                {
+                    var row = slots.Slice(r * width, width);
+                    if (task == MlTask.Multiclass)
+                    {
+                        row[0] = map[row[0]];
+                    }
+
+                    for (var c = 1 + numeric; c < width; c++)
+                    {
+                        row[c] = map[row[c]];
+                    }
+                }
+            }
+
+            stream.Write(bytes);
+            left -= take;
+        }
+
+        rows += count;
+    }
+
     /// <summary>Writes the string table and the footer; a file without them is never read (it is renamed into place after).</summary>
     public void Complete()
     {

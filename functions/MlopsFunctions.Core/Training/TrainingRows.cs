@@ -39,13 +39,10 @@ public sealed class TrainingRows(IReadOnlyList<string> files, Featurizer featuri
         var reused = reuseRow ? featurizer.CreateRow() : null;
         foreach (var file in files)
         {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-            using var csv = CsvSource.Open(stream, limits);
-            var reader = new RowReader(csv, featurizer, split.Seed);
             var thisFile = earlier is null ? null : new List<ulong>();
-            while (csv.MoveNext())
+            foreach (var (part, row, hash) in ReadRange(file, new RowRange(0, new FileInfo(file).Length), null, featurizer, split, only, limits, reused))
             {
-                if (reader.TryRead(split, only, reused, out var part, out var row, out var hash) && (earlier is null || !earlier.Contains(hash)))
+                if (earlier is null || !earlier.Contains(hash))
                 {
                     thisFile?.Add(hash);
                     yield return (part, row);
@@ -55,6 +52,25 @@ public sealed class TrainingRows(IReadOnlyList<string> files, Featurizer featuri
             foreach (var hash in thisFile ?? [])
             {
                 earlier!.Add(hash);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The usable rows of one range of a file with their split and content hash; a range after the first is read as
+    /// columns of <paramref name="header"/> (the file's). Thread-safe for distinct ranges: a featurizer only reads.
+    /// </summary>
+    internal static IEnumerable<(Split Part, ModelRow Row, ulong Hash)> ReadRange(
+        string file, RowRange range, IReadOnlyList<string>? header, Featurizer featurizer, RowSplit split, Split? only, CsvLimits limits, ModelRow? reused)
+    {
+        using var stream = RowRanges.Open(file, range);
+        using var csv = range.Start == 0 ? CsvSource.Open(stream, limits) : CsvSource.OpenBody(stream, limits, header!);
+        var reader = new RowReader(csv, featurizer, split.Seed);
+        while (csv.MoveNext())
+        {
+            if (reader.TryRead(split, only, reused, out var part, out var row, out var hash))
+            {
+                yield return (part, row, hash);
             }
         }
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlopsFunctions.Core.Data;
 using MlopsFunctions.Core.Registry;
 using MlopsFunctions.Core.Training;
 using MlopsFunctions.Tests.Infrastructure;
@@ -102,6 +103,97 @@ public sealed class PreparedRowsTests
         Assert.Equal(Enumerable.Range(0, Rows), seen.Order());
         Assert.NotEqual(Enumerable.Range(0, Rows), seen);
         File.Delete(file);
+    }
+
+    [Theory]
+    [InlineData("penguins")] // multiclass labels and categories: string indexes are remapped when parts are joined
+    [InlineData("cars")] // regression with dates and categories
+    public void Several_threads_write_byte_for_byte_the_files_of_one_thread(string sample)
+    {
+        // Quoted cells with commas, line breaks and escaped quotes, CRLF line ends, and a window of two files that
+        // share rows: cut into ranges of about 1 KiB, every cut lands somewhere tricky.
+        var schema = SampleSets.Schema(sample);
+        var featurizer = new Featurizer(schema);
+        var first = Tricky(RepoPaths.SampleData(sample), skip: 0);
+        var second = Tricky(RepoPaths.SampleData(sample), skip: 40);
+        var outputs = new Dictionary<int, Dictionary<Split, byte[]>>();
+        foreach (var threads in new[] { 1, 4 })
+        {
+            var folder = Directory.CreateTempSubdirectory("prepared-threads-").FullName;
+            var paths = Enum.GetValues<Split>().Select(p => (p, Path.Combine(folder, $"{p}.rows"))).ToArray();
+            PreparedRows.WriteAll([first, second], featurizer, ThreeWays, SampleSets.Limits, paths, threads, minRangeBytes: 1024);
+            outputs[threads] = paths.ToDictionary(p => p.p, p => File.ReadAllBytes(p.Item2));
+            Directory.Delete(folder, recursive: true);
+        }
+
+        Assert.True(RowRanges.Of(first, 4, 1024).Count == 4, "the file must be cut into four ranges");
+        foreach (var part in Enum.GetValues<Split>())
+        {
+            Assert.True(outputs[1][part].Length > RowsFileWriter.FooterBytes, $"{part} is empty");
+            Assert.Equal(outputs[1][part], outputs[4][part]);
+        }
+
+        var expected = Enum.GetValues<Split>().Sum(part => new TrainingRows([first, second], featurizer, ThreeWays, part, SampleSets.Limits).ToList().Count);
+        Assert.Equal(expected, Enum.GetValues<Split>().Sum(part => BitConverter.ToInt64(outputs[4][part], outputs[4][part].Length - RowsFileWriter.FooterBytes)));
+    }
+
+    [Fact]
+    public void Ranges_cut_only_between_records_and_cover_the_file()
+    {
+        var file = Tricky(RepoPaths.SampleData("penguins"), skip: 0);
+        var whole = Records(file, new RowRange(0, new FileInfo(file).Length), null);
+
+        var ranges = RowRanges.Of(file, 6, 512);
+        var header = whole[0].Split('\u001f');
+        var pieces = ranges.SelectMany((r, k) => Records(file, r, k == 0 ? null : header)).ToList();
+
+        Assert.Equal(6, ranges.Count);
+        Assert.Equal(0, ranges[0].Start);
+        Assert.All(ranges.Zip(ranges.Skip(1)), pair => Assert.Equal(pair.First.Start + pair.First.Length, pair.Second.Start));
+        Assert.Equal(new FileInfo(file).Length, ranges[^1].Start + ranges[^1].Length);
+        Assert.Contains(whole, r => r.Contains('\n', StringComparison.Ordinal)); // records with line breaks inside quotes exist
+        Assert.Equal(whole, pieces);
+        Assert.Single(RowRanges.Of(file, 6, new FileInfo(file).Length));
+    }
+
+    /// <summary>A sample rewritten with CRLF and a quoted note column holding commas, line breaks and quotes, minus its first rows.</summary>
+    private static string Tricky(string source, int skip)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"prepared-tricky-{Guid.NewGuid():N}.csv");
+        var lines = File.ReadAllLines(source);
+        using var writer = new StreamWriter(path) { NewLine = "\r\n" };
+        writer.WriteLine(lines[0] + ",note");
+        for (var i = 1 + skip; i < lines.Length; i++)
+        {
+            writer.WriteLine(lines[i] + (i % 3) switch
+            {
+                0 => ",\"line one,\nline \"\"two\"\"\r\nthree\"",
+                1 => ",\"a, b\"",
+                _ => ",plain",
+            });
+        }
+
+        return path;
+    }
+
+    /// <summary>The records of one range, their cells joined by a unit separator; the header first for the first range.</summary>
+    private static List<string> Records(string file, RowRange range, IReadOnlyList<string>? header)
+    {
+        using var stream = RowRanges.Open(file, range);
+        using var csv = header is null ? CsvSource.Open(stream, SampleSets.Limits) : CsvSource.OpenBody(stream, SampleSets.Limits, header);
+        var records = header is null ? new List<string> { string.Join('\u001f', csv.Header) } : [];
+        while (csv.MoveNext())
+        {
+            var cells = new string[csv.Current.ColCount];
+            for (var c = 0; c < cells.Length; c++)
+            {
+                cells[c] = csv.Current[c].ToString();
+            }
+
+            records.Add(string.Join('\u001f', cells));
+        }
+
+        return records;
     }
 
     [Fact]

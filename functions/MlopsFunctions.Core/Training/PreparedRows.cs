@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.IO.Hashing;
+using System.Runtime.ExceptionServices;
 using System.Text;
 using Microsoft.ML;
 using MlopsFunctions.Core.Data;
@@ -94,11 +95,19 @@ public static class PreparedRows
                 var pieces = new string[ranges.Count][];
                 try
                 {
-                    Parallel.For(0, ranges.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, k =>
+                    try
                     {
-                        pieces[k] = k == 0 ? [] : [.. outputs.Select(o => $"{partials[o.Part]}.{k}")];
-                        hashes[k] = WriteRange(file, ranges[k], header, featurizer, split, limits, earlier, writers, k == 0 ? null : pieces[k]);
-                    });
+                        Parallel.For(0, ranges.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, k =>
+                        {
+                            pieces[k] = k == 0 ? [] : [.. outputs.Select(o => $"{partials[o.Part]}.{k}")];
+                            hashes[k] = WriteRange(file, ranges[k], header, featurizer, split, limits, earlier, writers, k == 0 ? null : pieces[k]);
+                        });
+                    }
+                    catch (AggregateException ex)
+                    {
+                        // The reader's own error (a limit, a damaged file) as one thread would have thrown it.
+                        ExceptionDispatchInfo.Throw(ex.InnerExceptions[0]);
+                    }
                     for (var k = 1; k < ranges.Count; k++)
                     {
                         foreach (var (part, _) in outputs)

@@ -138,6 +138,26 @@ public sealed class PreparedRowsTests
     }
 
     [Fact]
+    public void A_reader_error_in_a_later_range_surfaces_as_itself()
+    {
+        // A line over the limit in the last quarter of the file: a thread other than the first meets it.
+        var file = Tricky(RepoPaths.SampleData("penguins"), skip: 0);
+        var lines = File.ReadAllLines(file).ToList();
+        lines.Insert(lines.Count - 5, lines[^6] + new string(' ', 3000));
+        File.WriteAllLines(file, lines);
+        var limits = SampleSets.Limits with { MaxLineBytes = 2048 };
+        var folder = Directory.CreateTempSubdirectory("prepared-error-").FullName;
+        var paths = Enum.GetValues<Split>().Select(p => (p, Path.Combine(folder, $"{p}.rows"))).ToArray();
+
+        var error = Assert.Throws<CsvRejectedException>(() =>
+            PreparedRows.WriteAll([file], new Featurizer(SampleSets.Schema("penguins")), ThreeWays, limits, paths, threads: 4, minRangeBytes: 1024));
+
+        Assert.Equal(AnomalyCodes.LineTooLong, error.Code);
+        Assert.Empty(Directory.GetFiles(folder)); // no part or piece left behind
+        Directory.Delete(folder);
+    }
+
+    [Fact]
     public void Ranges_cut_only_between_records_and_cover_the_file()
     {
         var file = Tricky(RepoPaths.SampleData("penguins"), skip: 0);

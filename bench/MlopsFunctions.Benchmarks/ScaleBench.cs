@@ -139,6 +139,7 @@ internal static class ScaleBench
         var upload = uploadClock.Elapsed.TotalSeconds;
 
         var clock = Stopwatch.StartNew();
+        var uploaded = DateTimeOffset.UtcNow;
         double trainerPeak = 0;
         using var sampling = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
@@ -169,6 +170,11 @@ internal static class ScaleBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"   trainer child processes peak {trainerPeak:F0} MiB (together, sampled every 100 ms)"));
         Console.WriteLine($"   activity timings: {JsonSerializer.Serialize(run.GetProperty("details").GetProperty("timings"))}");
+        var details = run.GetProperty("details");
+        var (created, started, ended) = (details.GetProperty("createdAt").GetDateTimeOffset(), details.GetProperty("startedAt").GetDateTimeOffset(),
+            details.GetProperty("endedAt").GetDateTimeOffset());
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   run created +{(created - uploaded).TotalSeconds:F2} s after the upload, started +{(started - uploaded).TotalSeconds:F2} s, ended +{(ended - uploaded).TotalSeconds:F2} s"));
         var all = Candidates(run).ToList();
         var first = all.Min(c => c.StartedAt!.Value);
         foreach (var c in all)

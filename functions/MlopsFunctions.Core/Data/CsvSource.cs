@@ -73,6 +73,14 @@ public sealed class CsvSource : IDisposable
         }
     }
 
+    /// <summary>The header of a local CSV file, read through the same limits as its records.</summary>
+    public static IReadOnlyList<string> HeaderOf(string path, CsvLimits limits)
+    {
+        using var stream = File.OpenRead(path);
+        using var csv = Open(stream, limits);
+        return csv.Header;
+    }
+
     /// <summary>
     /// Reads the records of a part of a file that starts at a record boundary after the header (see
     /// <see cref="Training.RowRanges"/>), as columns of <paramref name="header"/>.

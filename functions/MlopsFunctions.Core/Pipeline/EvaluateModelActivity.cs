@@ -39,7 +39,7 @@ public sealed partial class EvaluateModelActivity(
         var schema = await blobs.ReadJsonAsync<DatasetSchema>(BlobPath.Parse(chosen.SchemaBlob!)).ConfigureAwait(false);
         var model = await store.LoadModelAsync(plan.Model, plan.Version!.Value, chosen.ModelBlob!, chosen.ModelSha256!).ConfigureAwait(false);
         var (champion, championVersion, unavailable) = await ChampionAsync(plan).ConfigureAwait(false);
-        var header = Header(local[^1], limits);
+        var header = CsvSource.HeaderOf(local[^1], limits);
         var result = Evaluator.Evaluate(local, new ScoringModel(model, schema), champion, championVersion, plan.Spec, plan.Split, limits, header);
         var comparison = result.Comparison ?? (unavailable is not null ? new Comparison(championVersion!.Value, null, unavailable, result.HoldoutRows) : null);
         var metric = MetricCatalog.Primary(plan.Spec);
@@ -76,13 +76,6 @@ public sealed partial class EvaluateModelActivity(
         {
             return (null, production, ex.Message);
         }
-    }
-
-    private static IReadOnlyList<string> Header(string file, CsvLimits limits)
-    {
-        using var stream = File.OpenRead(file);
-        using var csv = CsvSource.Open(stream, limits);
-        return csv.Header;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Evaluated {Model} v{Version}: {Metric} = {Value} (champion v{Champion}) on {Rows} holdout rows: {Decision}")]

@@ -90,7 +90,7 @@ public static class PreparedRows
             foreach (var file in files)
             {
                 var ranges = RowRanges.Of(file, threads, minRangeBytes);
-                var header = ranges.Count > 1 ? HeaderOf(file, limits) : null;
+                var header = ranges.Count > 1 ? CsvSource.HeaderOf(file, limits) : null;
                 var hashes = new List<ulong>?[ranges.Count];
                 var pieces = new string[ranges.Count][];
                 try
@@ -108,6 +108,7 @@ public static class PreparedRows
                         // The reader's own error (a limit, a damaged file) as one thread would have thrown it.
                         ExceptionDispatchInfo.Throw(ex.InnerExceptions[0]);
                     }
+
                     for (var k = 1; k < ranges.Count; k++)
                     {
                         foreach (var (part, _) in outputs)
@@ -191,13 +192,6 @@ public static class PreparedRows
                 writer.Dispose();
             }
         }
-    }
-
-    private static IReadOnlyList<string> HeaderOf(string file, CsvLimits limits)
-    {
-        using var stream = File.OpenRead(file);
-        using var csv = CsvSource.Open(stream, limits);
-        return csv.Header;
     }
 
     /// <summary>Holds a file open exclusively, waiting while another process holds it.</summary>

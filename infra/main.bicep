@@ -40,6 +40,8 @@ param mlops {
   trainerProcessRows: int
   @description('Managed heap limit of a trainer child process in MiB (0: none).')
   trainerMemoryMegabytes: int
+  @description('Worker children kept started and warmed for the next isolated validation or training (0: none).')
+  spareWorkers: int
   @description('Largest CSV accepted, in MiB.')
   maxFileMegabytes: int
   @description('Most columns a CSV header may have.')
@@ -72,6 +74,7 @@ param mlops {
   trainerIsolation: 'auto'
   trainerProcessRows: 50000
   trainerMemoryMegabytes: 0
+  spareWorkers: 3
   maxFileMegabytes: 2048
   maxColumns: 1000
   maxLineKilobytes: 1024
@@ -262,6 +265,7 @@ var commonSettings = {
   Mlops__TrainerIsolation: mlops.trainerIsolation
   Mlops__TrainerProcessRows: string(mlops.trainerProcessRows)
   Mlops__TrainerMemoryMegabytes: string(mlops.trainerMemoryMegabytes)
+  Mlops__SpareWorkers: string(mlops.spareWorkers)
   Mlops__MaxFileMegabytes: string(mlops.maxFileMegabytes)
   Mlops__MaxColumns: string(mlops.maxColumns)
   Mlops__MaxLineKilobytes: string(mlops.maxLineKilobytes)

@@ -91,7 +91,19 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         }
 
         await Azurite.DisposeAsync();
-        Directory.Delete(temp, recursive: true);
+        // A host's spare workers exit when it does, a moment later: the folder may still be in use for that moment.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Directory.Delete(temp, recursive: true);
+                return;
+            }
+            catch (IOException) when (attempt < 20)
+            {
+                await Task.Delay(100);
+            }
+        }
     }
 }
 

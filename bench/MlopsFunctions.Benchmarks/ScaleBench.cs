@@ -13,8 +13,8 @@ namespace MlopsFunctions.Benchmarks;
 /// The data path and the pipeline at scale, each measurement in its own process where peak memory is reported (the
 /// kernel's high-water mark, VmHWM, so nothing is missed between samples):
 ///   data-sizes            validation + profiling throughput and peak memory at 100 and 400 MiB (issue 6)
-///   pipeline [rows=N] [trainers=a,b] [polling=test|product] [isolation=auto|process|inprocess]   upload -> production through LocalHost, on a fresh host then again: peak memory of the host and its trainer
-///                         children, time, the trainers' own fit time and what is left (issue 6)
+///   pipeline [rows=N] [trainers=a,b] [polling=test|product] [isolation=auto|process|inprocess] [pause=S]   upload -> production through LocalHost, on a fresh host then again: peak memory of the host and its worker
+///                         children, time, the trainers' own fit time and what is left; S seconds between uploads (default 5) (issue 6)
 ///   prepare [rows=N]      a candidate in process, cold: split files, fit, validation scoring + save (issue 6)
 ///   candidates            upload -> staging on 200k rows, fits timed in process and in the pipeline: overhead and
 ///                         parallel speed-up (issue 7)
@@ -31,7 +31,8 @@ internal static class ScaleBench
         "data" => Data(int.Parse(settings["size"], CultureInfo.InvariantCulture)),
         "data-sizes" => await ChildrenAsync("data", [["size=100"], ["size=400"]]),
         "pipeline" => await PipelineAsync(long.Parse(settings.GetValueOrDefault("rows", "2000000"), CultureInfo.InvariantCulture),
-            settings.GetValueOrDefault("trainers", "LightGbm"), settings.GetValueOrDefault("polling", "test"), settings.GetValueOrDefault("isolation", "auto")),
+            settings.GetValueOrDefault("trainers", "LightGbm"), settings.GetValueOrDefault("polling", "test"), settings.GetValueOrDefault("isolation", "auto"),
+            double.Parse(settings.GetValueOrDefault("pause", "5"), CultureInfo.InvariantCulture)),
         "candidates" => await CandidatesAsync(),
         "download" => await DownloadAsync(long.Parse(settings.GetValueOrDefault("rows", "2000000"), CultureInfo.InvariantCulture)),
         "prepare" => Prepare(long.Parse(settings.GetValueOrDefault("rows", "2000000"), CultureInfo.InvariantCulture)),
@@ -100,7 +101,7 @@ internal static class ScaleBench
     /// Two uploads of the same size on one LocalHost: the first right after it started (its tiered JIT still compiling
     /// the host's own code, which takes CPU from the trainers), the second as a host that has run a pipeline before.
     /// </summary>
-    private static async Task<int> PipelineAsync(long rows, string trainers, string polling, string isolation)
+    private static async Task<int> PipelineAsync(long rows, string trainers, string polling, string isolation, double pause)
     {
         await using var env = await BenchEnvironment.StartAsync();
         // "test" polls as the tests' hosts do (durable queues backing off to 0.5 s, incoming/ every 0.25 s); "product"
@@ -115,10 +116,16 @@ internal static class ScaleBench
         var (host, http) = await env.StartLocalHostAsync("PipelineHub", settings);
         Console.WriteLine($"pipeline bench: Mlops__TrainerIsolation={isolation}; polling as " +
             (polling == "product" ? "shipped (durable queues back off to 2 s, incoming/ listed every 1 s)" : "in the tests (0.5 s, 0.25 s)"));
+        // Between uploads the host starts its spare workers, once no worker has been busy for 2 s; they are ready about
+        // 3 s later. Uploads that follow each other closer than that meet workers that are still warming up.
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pipeline bench: {pause:0.#} s between one run's end and the next upload"));
         var idle = Proc.RssMb(host.ProcessId);
-        await PipelineRunAsync(env, http, "flights-first", FlightsData.Build(rows), trainers, "first upload after the host started");
-        await PipelineRunAsync(env, http, "flights", FlightsData.Build(rows, variant: 1), trainers, "second upload (other rows), same host");
-        await PipelineRunAsync(env, http, "flights-first", FlightsData.Build(rows, variant: 2), trainers,
+        var files = new[] { FlightsData.Build(rows), FlightsData.Build(rows, variant: 1), FlightsData.Build(rows, variant: 2) };
+        await PipelineRunAsync(env, http, "flights-first", files[0], trainers, "first upload after the host started");
+        await Task.Delay(TimeSpan.FromSeconds(pause));
+        await PipelineRunAsync(env, http, "flights", files[1], trainers, "second upload (other rows), same host");
+        await Task.Delay(TimeSpan.FromSeconds(pause));
+        await PipelineRunAsync(env, http, "flights-first", files[2], trainers,
             "retrain of the first model (other rows; its production v1 scored on the same holdout and compared)");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"LocalHost peak RSS over all three {Proc.PeakRssMb(host.ProcessId):F0} MiB (idle {idle:F0} MiB)"));
@@ -146,7 +153,7 @@ internal static class ScaleBench
         {
             while (!sampling.IsCancellationRequested)
             {
-                trainerPeak = Math.Max(trainerPeak, Proc.Find("--mlops-train").Sum(Proc.RssMb));
+                trainerPeak = Math.Max(trainerPeak, Proc.Find("--mlops-").Sum(Proc.RssMb));
                 await Task.Delay(100);
             }
         });
@@ -168,7 +175,7 @@ internal static class ScaleBench
             $"pipeline, {label}: {new FileInfo(file).Length / (1024.0 * 1024.0):F0} MiB, trainers {trainers}: upload {upload:F1} s; upload done -> {(before is null ? "production" : $"decided ({run.GetProperty("details").GetProperty("outcome").GetString()})")} {total:F1} s; " +
             $"trainers' own fit time {fitWall:F1} s (wall, union of {fits.Count} fits; sum {fits.Sum(c => c.FitSeconds):F1} s); the rest {total - fitWall:F1} s"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"   trainer child processes peak {trainerPeak:F0} MiB (together, sampled every 100 ms)"));
+            $"   worker child processes (validator, trainers, spares) peak {trainerPeak:F0} MiB (together, sampled every 100 ms)"));
         Console.WriteLine($"   activity timings: {JsonSerializer.Serialize(run.GetProperty("details").GetProperty("timings"))}");
         var details = run.GetProperty("details");
         var (created, started, ended) = (details.GetProperty("createdAt").GetDateTimeOffset(), details.GetProperty("startedAt").GetDateTimeOffset(),

@@ -46,6 +46,14 @@ public sealed class MlopsOptions
     [Range(0, 1024 * 1024)]
     public int TrainerMemoryMegabytes { get; set; }
 
+    /// <summary>
+    /// Worker children kept started and warmed (their code compiled on sample data) for the next isolated validation or
+    /// training, once this host has needed one; each does one job and exits. The default covers a run's validator and
+    /// its two trainers at once. 0 starts every worker when its job comes.
+    /// </summary>
+    [Range(0, 8)]
+    public int SpareWorkers { get; set; } = 3;
+
     /// <summary>Seed of the split and of every trainer, so a run on the same data gives the same model.</summary>
     public int Seed { get; set; } = 42;
 

@@ -14,14 +14,9 @@ using OpenTelemetry.Trace;
 // (DESIGN.md section 2), for machines where Azure Functions Core Tools cannot be installed.
 // Kestrel gets explicit endpoints (the public HTTP/1.1 one and the sidecar's h2c port), so the public URLs are
 // taken out of the arguments and environment before the host reads them, instead of being overridden later.
-if (MlopsFunctions.Core.Training.TrainerProcess.TryRunChild(args, out var trainerExit))
+if (WorkerProcess.TryRunChild(args, out var workerExit, MlopsFunctions.Core.Training.TrainerProcess.Mode, MlopsFunctions.Core.Data.ValidatorProcess.Mode))
 {
-    return trainerExit; // this process is a trainer child of a host (see TrainerProcess)
-}
-
-if (MlopsFunctions.Core.Data.ValidatorProcess.TryRunChild(args, out var validatorExit))
-{
-    return validatorExit; // this process validates a large file for a host (see ValidatorProcess)
+    return workerExit; // this process trains or validates for a host (see WorkerProcess)
 }
 
 var (urls, hostArgs) = PublicUrls.Take(args);

@@ -10,14 +10,9 @@ using MlopsFunctions.Core.Pipeline;
 using MlopsFunctions.Core.Telemetry;
 using MlopsFunctions.Core.Training;
 
-if (TrainerProcess.TryRunChild(args, out var trainerExit))
+if (WorkerProcess.TryRunChild(args, out var workerExit, TrainerProcess.Mode, ValidatorProcess.Mode))
 {
-    return trainerExit; // this process is a trainer child of the worker (see TrainerProcess)
-}
-
-if (ValidatorProcess.TryRunChild(args, out var validatorExit))
-{
-    return validatorExit; // this process validates a large file for the worker (see ValidatorProcess)
+    return workerExit; // this process trains or validates for the worker (see WorkerProcess)
 }
 
 var builder = FunctionsApplication.CreateBuilder(args);

@@ -16,19 +16,12 @@ public static class ValidatorProcess
     /// <summary>Files at least this large are validated in a child process under TrainerIsolation "auto"; smaller ones in the host, where a process start would cost more than it saves.</summary>
     public const long AutoBytes = 8L * 1024 * 1024;
 
-    /// <summary>Call first in a host's Main: true when this process is a validator child, with its exit code.</summary>
-    public static bool TryRunChild(string[] args, out int exitCode) => WorkerProcess.TryRunChild(args, Argument, folder =>
-    {
-        var context = Json.Deserialize<ValidationContext>(File.ReadAllText(Path.Combine(folder, "context.json")));
-        using var input = Console.OpenStandardInput();
-        var (report, profile) = DatasetValidator.Validate(input, context);
-        File.WriteAllText(Path.Combine(folder, "profile.json"), profile is null ? "null" : Json.Serialize(profile));
-        File.WriteAllText(Path.Combine(folder, "report.json"), Json.Serialize(report));
-    }, out exitCode);
+    /// <summary>The validator as a worker mode: the context in the job folder, the file on standard input.</summary>
+    public static WorkerMode Mode { get; } = new(Argument, Work, WarmUp);
 
     /// <summary>Validates <paramref name="content"/> in a child process; the child's failure or death is thrown (the activity is retried).</summary>
     public static async Task<(ValidationReport Report, DataProfile? Profile)> ValidateAsync(
-        Stream content, ValidationContext context, int memoryMegabytes, CancellationToken ct = default)
+        Stream content, ValidationContext context, WorkerSettings workers, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(context);
@@ -36,7 +29,7 @@ public static class ValidatorProcess
         try
         {
             await File.WriteAllTextAsync(Path.Combine(folder, "context.json"), Json.Serialize(context), ct).ConfigureAwait(false);
-            var (exitCode, errors) = await WorkerProcess.RunAsync(Argument, folder, memoryMegabytes, content, ct).ConfigureAwait(false);
+            var (exitCode, errors) = await WorkerProcess.RunAsync(Argument, folder, workers, content, ct).ConfigureAwait(false);
             var error = Path.Combine(folder, "error.txt");
             var report = Path.Combine(folder, "report.json");
             if (File.Exists(error) || exitCode != 0 || !File.Exists(report))
@@ -54,5 +47,25 @@ public static class ValidatorProcess
         {
             WorkerProcess.DeleteFolder(folder);
         }
+    }
+
+    private static void Work(string folder, Stream input)
+    {
+        var context = Json.Deserialize<ValidationContext>(File.ReadAllText(Path.Combine(folder, "context.json")));
+        var (report, profile) = DatasetValidator.Validate(input, context);
+        File.WriteAllText(Path.Combine(folder, "profile.json"), profile is null ? "null" : Json.Serialize(profile));
+        File.WriteAllText(Path.Combine(folder, "report.json"), Json.Serialize(report));
+    }
+
+    /// <summary>Validates the sample as a model's first data, then again against its own schema and profile (the checks and drift of later data).</summary>
+    private static void WarmUp(string folder)
+    {
+        var csv = WarmUpSample.Csv();
+        File.WriteAllText(Path.Combine(folder, "context.json"), Json.Serialize(WarmUpSample.Context()));
+        Work(folder, new MemoryStream(csv));
+        var report = Json.Deserialize<ValidationReport>(File.ReadAllText(Path.Combine(folder, "report.json")));
+        var profile = Json.Deserialize<DataProfile>(File.ReadAllText(Path.Combine(folder, "profile.json")));
+        File.WriteAllText(Path.Combine(folder, "context.json"), Json.Serialize(WarmUpSample.Context(report.Schema, profile)));
+        Work(folder, new MemoryStream(csv));
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
+using System.Text;
 
 namespace MlopsFunctions.Core.Hosting;
 
@@ -12,35 +13,47 @@ namespace MlopsFunctions.Core.Hosting;
 /// A fresh process also JITs the job's hot loops at once, where the host's tiered JIT, busy with its own code, left
 /// them unoptimized for seconds.
 /// </summary>
+/// <remarks>
+/// Starting a process and compiling a job's code cost about 0.6 s per child on the critical path of a run, twice
+/// (validator, trainer). A spare (see <see cref="WorkerPool"/>) is started ahead, runs every mode's warm-up on sample
+/// data, and then waits for one job on its standard input; it still does one job only, so jobs never share a process.
+/// </remarks>
 public static class WorkerProcess
 {
+    /// <summary>The argument of a spare: it warms up, writes "ready" to standard output, then reads "mode TAB folder" from standard input.</summary>
+    public const string SpareArgument = "--mlops-worker";
+
+    private const int MaxJobLineBytes = 8192;
+
     /// <summary>
-    /// Call first in a host's Main, once per mode: when this process was started as that worker (args: mode, folder),
-    /// runs <paramref name="work"/> on the job folder and returns true with the exit code. A failure is reported to
-    /// the parent in error.txt and exit code 3.
+    /// Call first in a host's Main: when this process was started as a worker (args: one of the modes or
+    /// <see cref="SpareArgument"/>, and a folder), runs its job and returns true with the exit code. A failure is
+    /// reported to the parent in error.txt and exit code 3.
     /// </summary>
-    public static bool TryRunChild(string[] args, string mode, Action<string> work, out int exitCode)
+    public static bool TryRunChild(string[] args, out int exitCode, params WorkerMode[] modes)
     {
         ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(work);
+        ArgumentNullException.ThrowIfNull(modes);
         exitCode = 0;
-        if (args.Length != 2 || args[0] != mode)
+        if (args.Length != 2)
         {
             return false;
         }
 
-        try
+        if (args[0] == SpareArgument)
         {
-            work(args[1]);
-        }
-#pragma warning disable CA1031 // The child reports any failure to its parent through a file and its exit code.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            File.WriteAllText(Path.Combine(args[1], "error.txt"), $"{ex.GetType().Name}: {ex.Message}");
-            exitCode = 3;
+            exitCode = RunSpare(args[1], modes);
+            return true;
         }
 
+        var mode = Array.Find(modes, m => m.Argument == args[0]);
+        if (mode is null)
+        {
+            return false;
+        }
+
+        using var input = Console.OpenStandardInput();
+        exitCode = Run(mode, args[1], input);
         return true;
     }
 
@@ -65,16 +78,55 @@ public static class WorkerProcess
     }
 
     /// <summary>
-    /// Runs a child in <paramref name="mode"/> on <paramref name="folder"/>, feeding its standard input from
-    /// <paramref name="input"/> when given, and returns its exit code and the last lines it wrote to standard error.
+    /// Runs <paramref name="mode"/> on <paramref name="folder"/> in a warmed spare when one is ready, else in a new
+    /// child, feeding its standard input from <paramref name="input"/> when given, and returns its exit code and the
+    /// last lines it wrote to standard error.
     /// </summary>
     public static async Task<(int ExitCode, string ErrorTail)> RunAsync(
-        string mode, string folder, int memoryMegabytes, Stream? input = null, CancellationToken ct = default)
+        string mode, string folder, WorkerSettings settings, Stream? input = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        WorkerPool.Started();
+        try
+        {
+            var (child, errors) = await HandOverAsync(mode, folder, settings, input is null, ct).ConfigureAwait(false)
+                ?? Cold(mode, folder, settings.MemoryMegabytes, input is not null);
+            using (child)
+            {
+                var output = child.StandardOutput.ReadToEndAsync(ct);
+                try
+                {
+                    if (input is not null)
+                    {
+                        await FeedAsync(child, input, ct).ConfigureAwait(false);
+                    }
+
+                    await child.WaitForExitAsync(ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    child.Kill(entireProcessTree: true);
+                    throw;
+                }
+
+                await Task.WhenAll(output, errors).ConfigureAwait(false);
+                var tail = string.Join(' ', (await errors.ConfigureAwait(false)).Split('\n').TakeLast(3)).Trim();
+                return (child.ExitCode, tail);
+            }
+        }
+        finally
+        {
+            WorkerPool.Finished(settings);
+        }
+    }
+
+    /// <summary>Starts a worker process of this program with <paramref name="args"/>, at below-normal priority.</summary>
+    internal static Process Start(IEnumerable<string> args, int memoryMegabytes, bool redirectInput)
     {
         var info = new ProcessStartInfo(Environment.ProcessPath!)
         {
             UseShellExecute = false,
-            RedirectStandardInput = input is not null,
+            RedirectStandardInput = redirectInput,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
@@ -83,8 +135,11 @@ public static class WorkerProcess
             info.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
         }
 
-        info.ArgumentList.Add(mode);
-        info.ArgumentList.Add(folder);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
         info.Environment["DOTNET_gcServer"] = "0";
         // Every method JITted fully optimized at once: a batch job's hot loops run for seconds, and on 2M rows this
         // took the trainers' validation scoring from 1.1-1.7 s to 0.8-1.2 s and the whole run's rest 0.3-0.6 s down.
@@ -94,7 +149,7 @@ public static class WorkerProcess
             info.Environment["DOTNET_GCHeapHardLimit"] = "0x" + ((long)memoryMegabytes * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
         }
 
-        using var child = Process.Start(info) ?? throw new InvalidOperationException($"The {mode} worker process could not be started.");
+        var child = Process.Start(info) ?? throw new InvalidOperationException($"The worker process ({string.Join(' ', args)}) could not be started.");
         try
         {
             child.PriorityClass = ProcessPriorityClass.BelowNormal;
@@ -104,26 +159,131 @@ public static class WorkerProcess
             // It already exited; its result says how.
         }
 
-        var output = child.StandardOutput.ReadToEndAsync(ct);
-        var errors = child.StandardError.ReadToEndAsync(ct);
+        return child;
+    }
+
+    private static (Process Child, Task<string> Errors) Cold(string mode, string folder, int memoryMegabytes, bool redirectInput)
+    {
+        var child = Start([mode, folder], memoryMegabytes, redirectInput);
+        return (child, child.StandardError.ReadToEndAsync());
+    }
+
+    /// <summary>Gives the job to a ready spare; null when none is ready, or the one taken died before it got the job.</summary>
+    private static async Task<(Process Child, Task<string> Errors)?> HandOverAsync(
+        string mode, string folder, WorkerSettings settings, bool noInput, CancellationToken ct)
+    {
+        var spare = WorkerPool.Take(settings);
+        if (spare is null)
+        {
+            return null;
+        }
+
         try
         {
-            if (input is not null)
+            var line = Encoding.UTF8.GetBytes($"{mode}\t{folder}\n");
+            var stdin = spare.Process.StandardInput.BaseStream;
+            await stdin.WriteAsync(line, ct).ConfigureAwait(false);
+            await stdin.FlushAsync(ct).ConfigureAwait(false);
+            if (noInput)
             {
-                await FeedAsync(child, input, ct).ConfigureAwait(false);
+                spare.Process.StandardInput.Close();
             }
 
-            await child.WaitForExitAsync(ct).ConfigureAwait(false);
+            return (spare.Process, spare.Errors);
         }
-        catch (OperationCanceledException)
+        catch (IOException)
         {
-            child.Kill(entireProcessTree: true);
-            throw;
+            spare.Process.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>A spare's life: warm up every mode on sample data, say "ready", then do the one job its parent sends (none when the parent ends first).</summary>
+    private static int RunSpare(string warmUpFolder, WorkerMode[] modes)
+    {
+        using var input = Console.OpenStandardInput();
+        // The job's line is read from the start: a parent that ends while this spare warms up closes the input, and the
+        // spare exits at once instead of finishing a warm-up nobody will use (and writing files its parent's cleanup deletes).
+        var job = Task.Factory.StartNew(
+            () => ReadLine(input) ?? ExitWith<string>(0), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        foreach (var mode in modes)
+        {
+            var folder = Path.Combine(warmUpFolder, mode.Argument.TrimStart('-'));
+            Directory.CreateDirectory(folder);
+            try
+            {
+                mode.WarmUp(folder);
+            }
+#pragma warning disable CA1031 // A failed warm-up costs the job its compile time, nothing more.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Console.Error.WriteLine($"The warm-up of {mode.Argument} failed; its job compiles its own code: {ex.GetType().Name}: {ex.Message}");
+            }
         }
 
-        await Task.WhenAll(output, errors).ConfigureAwait(false);
-        var tail = string.Join(' ', (await errors.ConfigureAwait(false)).Split('\n').TakeLast(3)).Trim();
-        return (child.ExitCode, tail);
+        // The warm-up's garbage is not the job's: a spare waits with a small heap.
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        DeleteFolder(warmUpFolder); // the last step before "ready": its folder's absence tells an observer the spare is ready
+        Console.Out.WriteLine("ready");
+        Console.Out.Flush();
+
+        var line = job.GetAwaiter().GetResult();
+        var parts = line.Split('\t', 2);
+        var chosen = parts.Length == 2 ? Array.Find(modes, m => m.Argument == parts[0]) : null;
+        if (chosen is null)
+        {
+            Console.Error.WriteLine($"The job '{line}' names no worker mode.");
+            return 2;
+        }
+
+        return Run(chosen, parts[1], input);
+    }
+
+    private static int Run(WorkerMode mode, string folder, Stream input)
+    {
+        try
+        {
+            mode.Work(folder, input);
+            return 0;
+        }
+#pragma warning disable CA1031 // The child reports any failure to its parent through a file and its exit code.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            File.WriteAllText(Path.Combine(folder, "error.txt"), $"{ex.GetType().Name}: {ex.Message}");
+            return 3;
+        }
+    }
+
+    /// <summary>Ends this process (a spare whose parent ended); typed so it can stand where a value is expected.</summary>
+    private static T ExitWith<T>(int code)
+    {
+        Environment.Exit(code);
+        return default!;
+    }
+
+    /// <summary>One line of the input, byte by byte so that nothing after it is read ahead (the job's data follows); null at its end.</summary>
+    private static string? ReadLine(Stream input)
+    {
+        var line = new List<byte>();
+        while (line.Count < MaxJobLineBytes)
+        {
+            var b = input.ReadByte();
+            if (b < 0)
+            {
+                return null;
+            }
+
+            if (b == '\n')
+            {
+                return Encoding.UTF8.GetString(line.ToArray());
+            }
+
+            line.Add((byte)b);
+        }
+
+        return null;
     }
 
     /// <summary>Copies the input to the child; a child that stopped reading (it rejected the data early) ends the copy.</summary>

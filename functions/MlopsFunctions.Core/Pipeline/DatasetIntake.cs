@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MlopsFunctions.Core.Data;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Registry;
 using MlopsFunctions.Core.Storage;
 
@@ -60,7 +61,7 @@ public sealed partial class DatasetIntake(
             if (settings.Isolates(properties.ContentLength >= ValidatorProcess.AutoBytes))
             {
                 LogWorkerProcess(logger, source, model, properties.ContentLength);
-                (report, profile) = await ValidatorProcess.ValidateAsync(stream, context, settings.TrainerMemoryMegabytes, ct).ConfigureAwait(false);
+                (report, profile) = await ValidatorProcess.ValidateAsync(stream, context, WorkerSettings.From(settings), ct).ConfigureAwait(false);
             }
             else
             {

@@ -3,6 +3,7 @@ using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MlopsFunctions.Core.Data;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Evaluation;
 using MlopsFunctions.Core.Storage;
 using MlopsFunctions.Core.Training;
@@ -44,7 +45,7 @@ public sealed partial class TrainCandidateActivity(
             // tasks (cursors, loaders) and the host's requests until the pool injects threads, which made fits run
             // several times slower inside the host than the same fit alone.
             var trained = isolate
-                ? await TrainerProcess.TrainAsync(job, settings.TrainerMemoryMegabytes).ConfigureAwait(false)
+                ? await TrainerProcess.TrainAsync(job, WorkerSettings.From(settings)).ConfigureAwait(false)
                 : await Task.Factory.StartNew(() => CandidateTrainer.Train(job), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             var folder = $"candidates/{candidate.Name}";
             var modelBlob = BlobPath.ModelFile(plan.Model, plan.Version!.Value, folder + ".zip");

@@ -19,24 +19,18 @@ public static class TrainerProcess
 {
     public const string Argument = "--mlops-train";
 
-    /// <summary>Call first in a host's Main: true when this process is a trainer child, with its exit code.</summary>
-    public static bool TryRunChild(string[] args, out int exitCode) => WorkerProcess.TryRunChild(args, Argument, folder =>
-    {
-        var job = Json.Deserialize<TrainerJob>(File.ReadAllText(Path.Combine(folder, "job.json")));
-        var trained = CandidateTrainer.Train(job.ToTrainingJob());
-        File.WriteAllBytes(Path.Combine(folder, "model.zip"), trained.ModelZip);
-        File.WriteAllText(Path.Combine(folder, "result.json"), Json.Serialize(trained with { ModelZip = [] }));
-    }, out exitCode);
+    /// <summary>The trainer as a worker mode: the job in its folder, the model and result written beside it.</summary>
+    public static WorkerMode Mode { get; } = new(Argument, (folder, _) => Work(folder), WarmUp);
 
     /// <summary>Trains in a child process; a training error is rethrown as such, the child's death as <see cref="TrainerDiedException"/>.</summary>
-    public static async Task<TrainedCandidate> TrainAsync(TrainingJob job, int memoryMegabytes, CancellationToken ct = default)
+    public static async Task<TrainedCandidate> TrainAsync(TrainingJob job, WorkerSettings workers, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(job);
         var folder = WorkerProcess.NewFolder();
         try
         {
             await File.WriteAllTextAsync(Path.Combine(folder, "job.json"), Json.Serialize(TrainerJob.From(job)), ct).ConfigureAwait(false);
-            var (exitCode, errors) = await WorkerProcess.RunAsync(Argument, folder, memoryMegabytes, ct: ct).ConfigureAwait(false);
+            var (exitCode, errors) = await WorkerProcess.RunAsync(Argument, folder, workers, ct: ct).ConfigureAwait(false);
             var error = Path.Combine(folder, "error.txt");
             if (File.Exists(error))
             {
@@ -48,7 +42,7 @@ public static class TrainerProcess
             {
                 throw new TrainerDiedException(
                     $"the trainer process ended with exit code {exitCode.ToString(CultureInfo.InvariantCulture)} before finishing " +
-                    $"(killed, or out of memory{(memoryMegabytes > 0 ? $" over Mlops__TrainerMemoryMegabytes={memoryMegabytes.ToString(CultureInfo.InvariantCulture)}" : string.Empty)}){(errors.Length > 0 ? ": " + errors : string.Empty)}");
+                    $"(killed, or out of memory{(workers.MemoryMegabytes > 0 ? $" over Mlops__TrainerMemoryMegabytes={workers.MemoryMegabytes.ToString(CultureInfo.InvariantCulture)}" : string.Empty)}){(errors.Length > 0 ? ": " + errors : string.Empty)}");
             }
 
             var trained = Json.Deserialize<TrainedCandidate>(await File.ReadAllTextAsync(result, ct).ConfigureAwait(false));
@@ -57,6 +51,50 @@ public static class TrainerProcess
         finally
         {
             WorkerProcess.DeleteFolder(folder);
+        }
+    }
+
+    private static void Work(string folder)
+    {
+        var job = Json.Deserialize<TrainerJob>(File.ReadAllText(Path.Combine(folder, "job.json")));
+        var trained = CandidateTrainer.Train(job.ToTrainingJob());
+        File.WriteAllBytes(Path.Combine(folder, "model.zip"), trained.ModelZip);
+        File.WriteAllText(Path.Combine(folder, "result.json"), Json.Serialize(trained with { ModelZip = [] }));
+    }
+
+    /// <summary>
+    /// Trains LightGbm (a default of every task) on the sample: its split files are written once by several threads,
+    /// the path of a large file, and then by the job itself. The split files are deleted after, so no sample rows stay
+    /// beside the datasets.
+    /// </summary>
+    private static void WarmUp(string folder)
+    {
+        var file = Path.Combine(folder, $"warm-up-{Guid.NewGuid():N}.csv");
+        File.WriteAllBytes(file, WarmUpSample.Csv());
+        ValidationReport report;
+        using (var sample = File.OpenRead(file))
+        {
+            (report, _) = DatasetValidator.Validate(sample, WarmUpSample.Context());
+        }
+
+        var schema = report.Schema ?? throw new InvalidOperationException("The warm-up sample was not accepted: " + string.Join(' ', report.Errors));
+        var split = new RowSplit(0.2, 0.1, 42);
+        var featurizer = new Featurizer(schema);
+        PreparedRows.WriteAll([file], featurizer, split, WarmUpSample.Limits,
+            [.. Enum.GetValues<Split>().Select(p => (p, Path.Combine(folder, $"ranges.{p}.rows")))], threads: 2, minRangeBytes: 1024);
+        var job = new TrainingJob([file], schema, new Candidate("LightGbm", new Dictionary<string, double>()), split, WarmUpSample.Rows,
+            Math.Max(1, Environment.ProcessorCount - 1), WarmUpSample.Limits);
+        File.WriteAllText(Path.Combine(folder, "job.json"), Json.Serialize(TrainerJob.From(job)));
+        try
+        {
+            Work(folder);
+        }
+        finally
+        {
+            foreach (var part in Enum.GetValues<Split>())
+            {
+                File.Delete(PreparedRows.Path([file], featurizer, split, part, WarmUpSample.Limits));
+            }
         }
     }
 

@@ -55,6 +55,112 @@ public sealed class TrainerProcessEndToEndTests(AzuriteFixture azurite)
         Assert.False(process.HasExited);
     }
 
+    [Fact]
+    public async Task Spares_warmed_between_runs_do_the_next_runs_work_are_replaced_and_end_with_their_host()
+    {
+        const string Model = "spare-flights";
+        await using var process = await LocalHostProcess.StartAsync(azurite.ConnectionString, "SpareHub",
+            settings: new Dictionary<string, string> { ["Mlops__TrainerIsolation"] = "process", ["Mlops__SpareWorkers"] = "2" });
+        var host = LocalHostFixture.Attach(process, azurite.ConnectionString);
+        await LocalHostFixture.WaitHealthyAsync(host.Http, process);
+        Assert.Empty(WorkerChildren.Of(process.ProcessId)); // a host that has not needed a worker keeps no spare
+        await host.PutSpecAsync(Model, """{"task":"regression","label":"delay","trainers":["Sdca"],"gates":{"minMetric":-1}}""");
+        var lines = File.ReadLines(RepoPaths.FlightsSample).Take(15_001).ToList();
+        string Part(int k) => string.Join('\n', lines.Take(1).Concat(lines.Skip(1 + (k * 5_000)).Take(5_000))) + "\n";
+
+        // The first run starts its validator and trainer; two spares start once it is over and warm up.
+        await RunAsync(host, "first.csv", Part(0), 1);
+        var spares = await ReadySparesAsync(process.ProcessId, 2);
+
+        // The second run's validator and trainer are those spares: no worker is started for a job, and both spares are used up.
+        var started = await WatchAsync(process.ProcessId, () => RunAsync(host, "second.csv", Part(1), 2));
+        Assert.Empty(started);
+        var now = WorkerChildren.Of(process.ProcessId).Select(w => w.Pid).ToList();
+        Assert.All(spares, s => Assert.DoesNotContain(s.Pid, now));
+
+        // Two new spares replace them. One killed while it waits is dropped, and the job it would have had starts a worker.
+        var replacements = await ReadySparesAsync(process.ProcessId, 2);
+        Process.GetProcessById(replacements[0].Pid).Kill();
+        started = await WatchAsync(process.ProcessId, () => RunAsync(host, "third.csv", Part(2), 3));
+        Assert.Equal(["--mlops-train"], started.Select(w => w.Args[^2]).Distinct());
+
+        // Spares end with their host, even when it is killed.
+        var last = await ReadySparesAsync(process.ProcessId, 2);
+        await process.KillAsync();
+        var clock = Stopwatch.StartNew();
+        while (last.Any(w => IsAlive(w.Pid)) && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.DoesNotContain(last, w => IsAlive(w.Pid));
+    }
+
+    private static async Task RunAsync(LocalHostFixture host, string file, string content, int runs)
+    {
+        await host.UploadAsync("incoming", $"spare-flights/{file}", content);
+        var all = await host.WaitForAsync("api/models/spare-flights/runs",
+            r => r.GetProperty("runs").GetArrayLength() == runs && r.GetProperty("runs").EnumerateArray().All(LocalHostFixture.IsFinished),
+            TimeSpan.FromSeconds(120));
+        var run = all.GetProperty("runs").EnumerateArray().First(r => r.GetProperty("input").GetProperty("source").GetString() == $"incoming/spare-flights/{file}");
+        Assert.NotEqual("failed", run.GetProperty("result").GetProperty("outcome").GetString());
+        Assert.All(run.GetProperty("details").GetProperty("candidates").EnumerateArray(), c => Assert.False(c.TryGetProperty("error", out _), c.ToString()));
+    }
+
+    /// <summary>Waits until the host has <paramref name="count"/> spares that finished their warm-up.</summary>
+    private static async Task<List<WorkerChildren.Worker>> ReadySparesAsync(int host, int count)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            var ready = WorkerChildren.Of(host).Where(w => w.IsReadySpare).ToList();
+            if (ready.Count == count)
+            {
+                return ready;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new Xunit.Sdk.XunitException($"The host did not get {count} ready spares: {string.Join(", ", WorkerChildren.Of(host).Select(w => string.Join(' ', w.Args)))}");
+    }
+
+    /// <summary>Runs <paramref name="work"/> while sampling the host's children every 25 ms; returns the workers started for a job (not spares).</summary>
+    private static async Task<List<WorkerChildren.Worker>> WatchAsync(int host, Func<Task> work)
+    {
+        var started = new Dictionary<int, WorkerChildren.Worker>();
+        using var stop = new CancellationTokenSource();
+        var sampling = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                foreach (var worker in WorkerChildren.Of(host).Where(w => !w.IsSpare))
+                {
+                    started.TryAdd(worker.Pid, worker);
+                }
+
+                await Task.Delay(25);
+            }
+        });
+        await work();
+        await stop.CancelAsync();
+        await sampling;
+        return [.. started.Values];
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Waits for a trainer child (its command line has --mlops-train) and kills it with SIGKILL; returns its pid.</summary>
     private static async Task<int> KillFirstTrainerAsync(TimeSpan timeout)
     {

@@ -4,29 +4,38 @@ namespace MlopsFunctions.Core.Hosting;
 
 /// <summary>
 /// The spare worker children of this process (see <see cref="WorkerProcess"/>), each warmed on sample data and then
-/// waiting for one job. They are started, and taken ones replaced, only once no worker has been busy for a while:
-/// a warm-up costs about 1.8 s of CPU, which between runs is idle time and during a run would be taken from its fits.
+/// waiting for one job. They are started, and taken ones replaced, only once no heavy pipeline work (a worker's job,
+/// an evaluation in the host) has run for a while: a warm-up costs about 1.8 s of CPU, which between runs is idle
+/// time and during a run would be taken from its fits, or from a just-started host compiling its first evaluation.
 /// A host that never needs a worker (small files only) never starts a spare.
 /// A spare whose parent ends reads the end of its input and exits, so spares never outlive their host.
 /// </summary>
 internal static class WorkerPool
 {
-    /// <summary>How long no worker must be busy before spares are started: longer than the hops between a run's validation and its training.</summary>
-    private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(2);
+    /// <summary>How long no heavy work must run before spares are started: longer than the hops between a run's stages.</summary>
+    private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(1);
 
     private static readonly Lock Gate = new();
     private static readonly List<Spare> Spares = [];
     private static int busy;
     private static long jobs;
+    private static bool needed;
 
-    /// <summary>A job starts (in a spare or a new process).</summary>
-    public static void Started()
+    /// <summary>
+    /// Heavy work starts: a worker's job (<paramref name="worker"/>, which also says this host needs spares) or work in
+    /// the host that spares warming up would slow down. Disposing the scope ends it.
+    /// </summary>
+    public static BusyScope Busy(WorkerSettings settings, bool worker)
     {
+        ArgumentNullException.ThrowIfNull(settings);
         lock (Gate)
         {
             busy++;
             jobs++;
+            needed |= worker;
         }
+
+        return new BusyScope(settings);
     }
 
     /// <summary>A ready spare for a job, or null (none is ready yet, or spares are off).</summary>
@@ -45,13 +54,13 @@ internal static class WorkerPool
         }
     }
 
-    /// <summary>A job ended: when no other job starts for <see cref="Quiet"/>, spares are started up to the setting.</summary>
-    public static void Finished(WorkerSettings settings)
+    /// <summary>Heavy work ended: when nothing heavy starts for <see cref="Quiet"/>, spares are started up to the setting.</summary>
+    private static void Finished(WorkerSettings settings)
     {
         long seen;
         lock (Gate)
         {
-            if (--busy > 0)
+            if (--busy > 0 || !needed)
             {
                 return;
             }
@@ -89,6 +98,12 @@ internal static class WorkerPool
             Spares.Remove(gone);
             gone.Stop();
         }
+    }
+
+    /// <summary>Heavy work in progress, until disposed.</summary>
+    internal readonly struct BusyScope(WorkerSettings settings) : IDisposable
+    {
+        public void Dispose() => Finished(settings);
     }
 
     /// <summary>A spare worker process: ready once it wrote "ready" after its warm-up.</summary>

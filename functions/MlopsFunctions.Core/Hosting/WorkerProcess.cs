@@ -86,37 +86,30 @@ public static class WorkerProcess
         string mode, string folder, WorkerSettings settings, Stream? input = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        WorkerPool.Started();
-        try
+        using var busy = WorkerPool.Busy(settings, worker: true);
+        var (child, errors) = await HandOverAsync(mode, folder, settings, input is null, ct).ConfigureAwait(false)
+            ?? Cold(mode, folder, settings.MemoryMegabytes, input is not null);
+        using (child)
         {
-            var (child, errors) = await HandOverAsync(mode, folder, settings, input is null, ct).ConfigureAwait(false)
-                ?? Cold(mode, folder, settings.MemoryMegabytes, input is not null);
-            using (child)
+            var output = child.StandardOutput.ReadToEndAsync(ct);
+            try
             {
-                var output = child.StandardOutput.ReadToEndAsync(ct);
-                try
+                if (input is not null)
                 {
-                    if (input is not null)
-                    {
-                        await FeedAsync(child, input, ct).ConfigureAwait(false);
-                    }
-
-                    await child.WaitForExitAsync(ct).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    child.Kill(entireProcessTree: true);
-                    throw;
+                    await FeedAsync(child, input, ct).ConfigureAwait(false);
                 }
 
-                await Task.WhenAll(output, errors).ConfigureAwait(false);
-                var tail = string.Join(' ', (await errors.ConfigureAwait(false)).Split('\n').TakeLast(3)).Trim();
-                return (child.ExitCode, tail);
+                await child.WaitForExitAsync(ct).ConfigureAwait(false);
             }
-        }
-        finally
-        {
-            WorkerPool.Finished(settings);
+            catch (OperationCanceledException)
+            {
+                child.Kill(entireProcessTree: true);
+                throw;
+            }
+
+            await Task.WhenAll(output, errors).ConfigureAwait(false);
+            var tail = string.Join(' ', (await errors.ConfigureAwait(false)).Split('\n').TakeLast(3)).Trim();
+            return (child.ExitCode, tail);
         }
     }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MlopsFunctions.Core.Data;
 using MlopsFunctions.Core.Evaluation;
+using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Registry;
 using MlopsFunctions.Core.Storage;
 using MlopsFunctions.Core.Training;
@@ -36,11 +37,19 @@ public sealed partial class EvaluateModelActivity(
         }
 
         var limits = CsvLimits.From(options.Value);
+        // The two models load at once: each is a download and an ML.NET load, and neither needs the other.
+        var championLoad = ChampionAsync(plan);
         var schema = await blobs.ReadJsonAsync<DatasetSchema>(BlobPath.Parse(chosen.SchemaBlob!)).ConfigureAwait(false);
         var model = await store.LoadModelAsync(plan.Model, plan.Version!.Value, chosen.ModelBlob!, chosen.ModelSha256!).ConfigureAwait(false);
-        var (champion, championVersion, unavailable) = await ChampionAsync(plan).ConfigureAwait(false);
+        var (champion, championVersion, unavailable) = await championLoad.ConfigureAwait(false);
         var header = CsvSource.HeaderOf(local[^1], limits);
-        var result = Evaluator.Evaluate(local, new ScoringModel(model, schema), champion, championVersion, plan.Spec, plan.Split, limits, header);
+        EvaluationResult result;
+        using (WorkerPool.Busy(WorkerSettings.From(options.Value), worker: false))
+        {
+            // Spares start warming up only after this: on two cores they would take CPU from the scoring threads.
+            result = Evaluator.Evaluate(local, new ScoringModel(model, schema), champion, championVersion, plan.Spec, plan.Split, limits, header);
+        }
+
         var comparison = result.Comparison ?? (unavailable is not null ? new Comparison(championVersion!.Value, null, unavailable, result.HoldoutRows) : null);
         var metric = MetricCatalog.Primary(plan.Spec);
         var value = result.Metrics.TryGetValue(metric.Name, out var v) ? v : double.NaN;

@@ -40,7 +40,7 @@ param mlops {
   trainerProcessRows: int
   @description('Managed heap limit of a trainer child process in MiB (0: none).')
   trainerMemoryMegabytes: int
-  @description('Worker children kept started and warmed for the next isolated validation or training (0: none).')
+  @description('Worker children kept started and warmed for the next isolated validation, training or evaluation (0: none).')
   spareWorkers: int
   @description('Largest CSV accepted, in MiB.')
   maxFileMegabytes: int
@@ -74,7 +74,7 @@ param mlops {
   trainerIsolation: 'auto'
   trainerProcessRows: 50000
   trainerMemoryMegabytes: 0
-  spareWorkers: 3
+  spareWorkers: 4
   maxFileMegabytes: 2048
   maxColumns: 1000
   maxLineKilobytes: 1024

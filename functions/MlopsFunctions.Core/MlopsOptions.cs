@@ -48,11 +48,11 @@ public sealed class MlopsOptions
 
     /// <summary>
     /// Worker children kept started and warmed (their code compiled on sample data) for the next isolated validation or
-    /// training, once this host has needed one; each does one job and exits. The default covers a run's validator and
-    /// its two trainers at once. 0 starts every worker when its job comes.
+    /// training, once this host has needed one; each does one job and exits. The default covers a run's validator, its
+    /// two trainers at once and its evaluator. 0 starts every worker when its job comes.
     /// </summary>
     [Range(0, 8)]
-    public int SpareWorkers { get; set; } = 3;
+    public int SpareWorkers { get; set; } = 4;
 
     /// <summary>Seed of the split and of every trainer, so a run on the same data gives the same model.</summary>
     public int Seed { get; set; } = 42;

@@ -14,9 +14,10 @@ using OpenTelemetry.Trace;
 // (DESIGN.md section 2), for machines where Azure Functions Core Tools cannot be installed.
 // Kestrel gets explicit endpoints (the public HTTP/1.1 one and the sidecar's h2c port), so the public URLs are
 // taken out of the arguments and environment before the host reads them, instead of being overridden later.
-if (WorkerProcess.TryRunChild(args, out var workerExit, MlopsFunctions.Core.Training.TrainerProcess.Mode, MlopsFunctions.Core.Data.ValidatorProcess.Mode))
+if (WorkerProcess.TryRunChild(args, out var workerExit,
+    MlopsFunctions.Core.Data.ValidatorProcess.Mode, MlopsFunctions.Core.Training.TrainerProcess.Mode, MlopsFunctions.Core.Evaluation.EvaluatorProcess.Mode))
 {
-    return workerExit; // this process trains or validates for a host (see WorkerProcess)
+    return workerExit; // this process validates, trains or evaluates for a host (see WorkerProcess)
 }
 
 var (urls, hostArgs) = PublicUrls.Take(args);

@@ -5,14 +5,15 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using MlopsFunctions.Core;
 using MlopsFunctions.Core.Data;
+using MlopsFunctions.Core.Evaluation;
 using MlopsFunctions.Core.Hosting;
 using MlopsFunctions.Core.Pipeline;
 using MlopsFunctions.Core.Telemetry;
 using MlopsFunctions.Core.Training;
 
-if (WorkerProcess.TryRunChild(args, out var workerExit, TrainerProcess.Mode, ValidatorProcess.Mode))
+if (WorkerProcess.TryRunChild(args, out var workerExit, ValidatorProcess.Mode, TrainerProcess.Mode, EvaluatorProcess.Mode))
 {
-    return workerExit; // this process trains or validates for the worker (see WorkerProcess)
+    return workerExit; // this process validates, trains or evaluates for the worker (see WorkerProcess)
 }
 
 var builder = FunctionsApplication.CreateBuilder(args);

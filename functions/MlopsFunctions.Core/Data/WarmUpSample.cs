@@ -17,6 +17,18 @@ public static class WarmUpSample
 
     public static CsvLimits Limits { get; } = new(1L << 30, 100, 1 << 16, 1000);
 
+    /// <summary>
+    /// The sample's schema as the validator infers it (a test keeps the two equal), so a spare that warms up a trainer
+    /// or an evaluator need not compile the validator to learn it.
+    /// </summary>
+    public static DatasetSchema Schema { get; } = Json.Deserialize<DatasetSchema>("""
+        {"task":"regression","label":"y","featurization":2,"columns":[{"name":"x","kind":"numeric","nullable":false},
+        {"name":"n","kind":"numeric","nullable":true},{"name":"c","kind":"categorical","nullable":false,
+        "domain":["west","south","centre","east","north"],"vocabulary":["centre","east","north","south","west"]},
+        {"name":"d","kind":"date","nullable":false},{"name":"b","kind":"boolean","nullable":false}],"ignored":[],
+        "numericFeatures":[],"categoricalFeatures":[]}
+        """);
+
     /// <summary>The sample as a validation of a model's first data, or, given a reference, of later data checked against it.</summary>
     public static ValidationContext Context(DatasetSchema? reference = null, DataProfile? profile = null) => new()
     {

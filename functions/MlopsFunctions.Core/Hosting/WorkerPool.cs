@@ -3,8 +3,8 @@ using System.Diagnostics;
 namespace MlopsFunctions.Core.Hosting;
 
 /// <summary>
-/// The spare worker children of this process (see <see cref="WorkerProcess"/>), each warmed on sample data and then
-/// waiting for one job. They are started, and taken ones replaced, only once no heavy pipeline work (a worker's job,
+/// The spare worker children of this process (see <see cref="WorkerProcess"/>), each warmed for one mode on sample data
+/// and then waiting for one job. They are started, and taken ones replaced, only once no heavy pipeline work (a worker's job,
 /// an evaluation in the host) has run for a while: a warm-up costs about 1.8 s of CPU, which between runs is idle
 /// time and during a run would be taken from its fits, or from a just-started host compiling its first evaluation.
 /// A host that never needs a worker (small files only) never starts a spare.
@@ -38,13 +38,13 @@ internal static class WorkerPool
         return new BusyScope(settings);
     }
 
-    /// <summary>A ready spare for a job, or null (none is ready yet, or spares are off).</summary>
-    public static Spare? Take(WorkerSettings settings)
+    /// <summary>A ready spare for a job of <paramref name="mode"/>: one warmed for it, else any (its start is still saved), or null.</summary>
+    public static Spare? Take(string mode, WorkerSettings settings)
     {
         lock (Gate)
         {
             Sweep(settings);
-            var ready = Spares.Find(s => s.IsReady);
+            var ready = Spares.Find(s => s.IsReady && s.Mode == mode) ?? Spares.Find(s => s.IsReady);
             if (ready is not null)
             {
                 Spares.Remove(ready);
@@ -81,12 +81,17 @@ internal static class WorkerPool
         });
     }
 
+    /// <summary>Starts the spares missing from <see cref="WorkerSettings.SpareModes"/>, in the order a run needs them.</summary>
     private static void Fill(WorkerSettings settings)
     {
         Sweep(settings);
-        while (Spares.Count < settings.Spares)
+        var waiting = Spares.Select(s => s.Mode).ToList();
+        foreach (var mode in settings.SpareModes)
         {
-            Spares.Add(Spare.Start(settings.MemoryMegabytes));
+            if (!waiting.Remove(mode))
+            {
+                Spares.Add(Spare.Start(mode, settings.MemoryMegabytes));
+            }
         }
     }
 
@@ -111,15 +116,19 @@ internal static class WorkerPool
     {
         private readonly Task<string?> ready;
 
-        private Spare(Process process, int memoryMegabytes)
+        private Spare(Process process, string mode, int memoryMegabytes)
         {
             Process = process;
+            Mode = mode;
             MemoryMegabytes = memoryMegabytes;
             Errors = process.StandardError.ReadToEndAsync();
             ready = process.StandardOutput.ReadLineAsync();
         }
 
         public Process Process { get; }
+
+        /// <summary>The mode it warmed up.</summary>
+        public string Mode { get; }
 
         public int MemoryMegabytes { get; }
 
@@ -128,8 +137,8 @@ internal static class WorkerPool
 
         public bool IsReady => ready.IsCompletedSuccessfully && ready.Result == "ready" && !Process.HasExited;
 
-        public static Spare Start(int memoryMegabytes) =>
-            new(WorkerProcess.Start([WorkerProcess.SpareArgument, WorkerProcess.NewFolder()], memoryMegabytes, redirectInput: true), memoryMegabytes);
+        public static Spare Start(string mode, int memoryMegabytes) =>
+            new(WorkerProcess.Start([WorkerProcess.SpareArgument, WorkerProcess.NewFolder(), mode], memoryMegabytes, redirectInput: true), mode, memoryMegabytes);
 
         public void Stop()
         {

@@ -14,13 +14,14 @@ namespace MlopsFunctions.Core.Hosting;
 /// them unoptimized for seconds.
 /// </summary>
 /// <remarks>
-/// Starting a process and compiling a job's code cost about 0.6 s per child on the critical path of a run, twice
-/// (validator, trainer). A spare (see <see cref="WorkerPool"/>) is started ahead, runs every mode's warm-up on sample
-/// data, and then waits for one job on its standard input; it still does one job only, so jobs never share a process.
+/// Starting a process and compiling a job's code cost about 0.6 s per child on the critical path of a run, for each of
+/// its validator, trainers and evaluator. A spare (see <see cref="WorkerPool"/>) is started ahead, runs one mode's
+/// warm-up on sample data, and then waits for one job on its standard input (usually of that mode, but any mode runs);
+/// it still does one job only, so jobs never share a process.
 /// </remarks>
 public static class WorkerProcess
 {
-    /// <summary>The argument of a spare: it warms up, writes "ready" to standard output, then reads "mode TAB folder" from standard input.</summary>
+    /// <summary>The argument of a spare (then its warm-up folder and the mode it warms up): it warms up, writes "ready" to standard output, then reads "mode TAB folder" from standard input.</summary>
     public const string SpareArgument = "--mlops-worker";
 
     private const int MaxJobLineBytes = 8192;
@@ -35,15 +36,15 @@ public static class WorkerProcess
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(modes);
         exitCode = 0;
+        if (args.Length == 3 && args[0] == SpareArgument)
+        {
+            exitCode = RunSpare(args[1], Array.Find(modes, m => m.Argument == args[2]), modes);
+            return true;
+        }
+
         if (args.Length != 2)
         {
             return false;
-        }
-
-        if (args[0] == SpareArgument)
-        {
-            exitCode = RunSpare(args[1], modes);
-            return true;
         }
 
         var mode = Array.Find(modes, m => m.Argument == args[0]);
@@ -165,7 +166,7 @@ public static class WorkerProcess
     private static async Task<(Process Child, Task<string> Errors)?> HandOverAsync(
         string mode, string folder, WorkerSettings settings, bool noInput, CancellationToken ct)
     {
-        var spare = WorkerPool.Take(settings);
+        var spare = WorkerPool.Take(mode, settings);
         if (spare is null)
         {
             return null;
@@ -191,28 +192,23 @@ public static class WorkerProcess
         }
     }
 
-    /// <summary>A spare's life: warm up every mode on sample data, say "ready", then do the one job its parent sends (none when the parent ends first).</summary>
-    private static int RunSpare(string warmUpFolder, WorkerMode[] modes)
+    /// <summary>A spare's life: warm up <paramref name="warm"/> on sample data, say "ready", then do the one job its parent sends (none when the parent ends first).</summary>
+    private static int RunSpare(string warmUpFolder, WorkerMode? warm, WorkerMode[] modes)
     {
         using var input = Console.OpenStandardInput();
         // The job's line is read from the start: a parent that ends while this spare warms up closes the input, and the
         // spare exits at once instead of finishing a warm-up nobody will use (and writing files its parent's cleanup deletes).
         var job = Task.Factory.StartNew(
             () => ReadLine(input) ?? ExitWith<string>(0), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        foreach (var mode in modes)
+        try
         {
-            var folder = Path.Combine(warmUpFolder, mode.Argument.TrimStart('-'));
-            Directory.CreateDirectory(folder);
-            try
-            {
-                mode.WarmUp(folder);
-            }
+            warm?.WarmUp(warmUpFolder);
+        }
 #pragma warning disable CA1031 // A failed warm-up costs the job its compile time, nothing more.
-            catch (Exception ex)
+        catch (Exception ex)
 #pragma warning restore CA1031
-            {
-                Console.Error.WriteLine($"The warm-up of {mode.Argument} failed; its job compiles its own code: {ex.GetType().Name}: {ex.Message}");
-            }
+        {
+            Console.Error.WriteLine($"The warm-up of {warm!.Argument} failed; its job compiles its own code: {ex.GetType().Name}: {ex.Message}");
         }
 
         // The warm-up's garbage is not the job's: a spare waits with a small heap.

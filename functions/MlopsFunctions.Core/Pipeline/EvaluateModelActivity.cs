@@ -35,19 +35,28 @@ public sealed partial class EvaluateModelActivity(
         {
             local.Add(await files.GetAsync(dataset.Dataset, dataset.Sha256).ConfigureAwait(false));
         }
-
-        var limits = CsvLimits.From(options.Value);
-        // The two models load at once: each is a download and an ML.NET load, and neither needs the other.
-        var championLoad = ChampionAsync(plan);
+        var settings = options.Value;
+        var limits = CsvLimits.From(settings);
+        // The two models download at once; neither needs the other.
+        var championRead = ChampionAsync(plan);
         var schema = await blobs.ReadJsonAsync<DatasetSchema>(BlobPath.Parse(chosen.SchemaBlob!)).ConfigureAwait(false);
-        var model = await store.LoadModelAsync(plan.Model, plan.Version!.Value, chosen.ModelBlob!, chosen.ModelSha256!).ConfigureAwait(false);
-        var (champion, championVersion, unavailable) = await championLoad.ConfigureAwait(false);
+        var candidate = await store.ReadModelAsync(plan.Model, plan.Version!.Value, chosen.ModelBlob!, chosen.ModelSha256!).ConfigureAwait(false);
+        var (champion, championSchema, championVersion, unavailable) = await championRead.ConfigureAwait(false);
         var header = CsvSource.HeaderOf(local[^1], limits);
+        var workers = WorkerSettings.From(settings);
         EvaluationResult result;
-        using (WorkerPool.Busy(WorkerSettings.From(options.Value), worker: false))
+        if (settings.Isolates(plan.TrainRowsHint > settings.TrainerProcessRows))
+        {
+            // A window large enough to train in a child is evaluated in one too (see EvaluatorProcess).
+            var job = new EvaluatorJob(local, schema, championSchema, championVersion, plan.Spec, plan.Split, limits, header);
+            result = await EvaluatorProcess.EvaluateAsync(job, candidate, champion, workers).ConfigureAwait(false);
+        }
+        else
         {
             // Spares start warming up only after this: on two cores they would take CPU from the scoring threads.
-            result = Evaluator.Evaluate(local, new ScoringModel(model, schema), champion, championVersion, plan.Spec, plan.Split, limits, header);
+            using var busy = WorkerPool.Busy(workers, worker: false);
+            var championModel = champion is null ? null : new ScoringModel(ModelStore.Load(champion), championSchema!);
+            result = Evaluator.Evaluate(local, new ScoringModel(ModelStore.Load(candidate), schema), championModel, championVersion, plan.Spec, plan.Split, limits, header);
         }
 
         var comparison = result.Comparison ?? (unavailable is not null ? new Comparison(championVersion!.Value, null, unavailable, result.HoldoutRows) : null);
@@ -62,28 +71,29 @@ public sealed partial class EvaluateModelActivity(
     }
 
     /// <summary>Production's model and schema, or why it cannot be loaded (which makes the comparison fail closed).</summary>
-    private async Task<(ScoringModel? Model, int? Version, string? Unavailable)> ChampionAsync(TrainingPlan plan)
+    /// <summary>Production's verified model bytes and schema, its version, or why it cannot be compared.</summary>
+    private async Task<(byte[]? ModelZip, DatasetSchema? Schema, int? Version, string? Unavailable)> ChampionAsync(TrainingPlan plan)
     {
         var slots = await registry.GetSlotsAsync(plan.Model).ConfigureAwait(false);
         if (slots.Production is not { } production || production == plan.Version)
         {
-            return (null, null, null);
+            return (null, null, null, null);
         }
 
         var record = await registry.GetVersionAsync(plan.Model, production).ConfigureAwait(false);
         if (record is null)
         {
-            return (null, production, "it is not in the registry");
+            return (null, null, production, "it is not in the registry");
         }
 
         try
         {
-            var (model, schema) = await store.LoadAsync(plan.Model, record).ConfigureAwait(false);
-            return (new ScoringModel(model, schema), production, null);
+            var (model, schema) = await store.ReadAsync(plan.Model, record).ConfigureAwait(false);
+            return (model, schema, production, null);
         }
         catch (ModelUnavailableException ex)
         {
-            return (null, production, ex.Message);
+            return (null, null, production, ex.Message);
         }
     }
 

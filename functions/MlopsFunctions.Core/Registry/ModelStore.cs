@@ -21,13 +21,20 @@ public sealed class ModelStore(BlobStore blobs)
     /// <summary>A version's model and the schema it reads, both verified against their registered hashes.</summary>
     public async Task<(ITransformer Model, DatasetSchema Schema)> LoadAsync(string model, ModelVersion record, CancellationToken ct = default)
     {
+        var (bytes, schema) = await ReadAsync(model, record, ct).ConfigureAwait(false);
+        return (Load(bytes), schema);
+    }
+
+    /// <summary>A version's model bytes and schema, both verified against their registered hashes, for a process that loads the model itself.</summary>
+    public async Task<(byte[] ModelZip, DatasetSchema Schema)> ReadAsync(string model, ModelVersion record, CancellationToken ct = default)
+    {
         ArgumentNullException.ThrowIfNull(record);
         if (record.ModelBlob is null || record.ModelSha256 is null || (record.Schema is null && record.SchemaBlob is null))
         {
             throw new ModelUnavailableException($"Version {record.Version} of '{model}' has no stored model.");
         }
 
-        var transformer = await LoadModelAsync(model, record.Version, record.ModelBlob, record.ModelSha256, ct).ConfigureAwait(false);
+        var bytes = await ReadModelAsync(model, record.Version, record.ModelBlob, record.ModelSha256, ct).ConfigureAwait(false);
         DatasetSchema schema;
         try
         {
@@ -38,11 +45,22 @@ public sealed class ModelStore(BlobStore blobs)
             throw new ModelUnavailableException($"The schema of '{model}' v{record.Version} cannot be used: {ex.Message}");
         }
 
-        return (transformer, schema);
+        return (bytes, schema);
     }
 
     /// <summary>Loads model bytes from a blob after checking their SHA-256.</summary>
-    public async Task<ITransformer> LoadModelAsync(string model, int version, string blob, string sha256, CancellationToken ct = default)
+    public async Task<ITransformer> LoadModelAsync(string model, int version, string blob, string sha256, CancellationToken ct = default) =>
+        Load(await ReadModelAsync(model, version, blob, sha256, ct).ConfigureAwait(false));
+
+    /// <summary>An ML.NET model from its zip bytes.</summary>
+    public static ITransformer Load(byte[] modelZip)
+    {
+        using var stream = new MemoryStream(modelZip);
+        return new MLContext().Model.Load(stream, out _);
+    }
+
+    /// <summary>Model bytes from a blob, after checking their SHA-256.</summary>
+    public async Task<byte[]> ReadModelAsync(string model, int version, string blob, string sha256, CancellationToken ct = default)
     {
         var content = await blobs.TryDownloadAsync(BlobPath.Parse(blob), ct).ConfigureAwait(false)
             ?? throw new ModelUnavailableException($"The model file of '{model}' v{version} ({blob}) is missing.");
@@ -54,8 +72,7 @@ public sealed class ModelStore(BlobStore blobs)
                 $"The model file of '{model}' v{version} does not match its registered SHA-256 (expected {sha256}, found {sha}); it will not be loaded.");
         }
 
-        using var stream = new MemoryStream(bytes);
-        return new MLContext().Model.Load(stream, out _);
+        return bytes;
     }
 }
 

@@ -63,38 +63,42 @@ public static class TrainerProcess
     }
 
     /// <summary>
-    /// Trains LightGbm (a default of every task) on the sample: its split files are written once by several threads,
-    /// the path of a large file, and then by the job itself. The split files are deleted after, so no sample rows stay
-    /// beside the datasets.
+    /// Trains the sample job: its split files are first written by several threads, the path of a large file, then by
+    /// the job itself. They are deleted after, so no sample rows stay beside the datasets.
     /// </summary>
     private static void WarmUp(string folder)
     {
-        var file = Path.Combine(folder, $"warm-up-{Guid.NewGuid():N}.csv");
-        File.WriteAllBytes(file, WarmUpSample.Csv());
-        ValidationReport report;
-        using (var sample = File.OpenRead(file))
-        {
-            (report, _) = DatasetValidator.Validate(sample, WarmUpSample.Context());
-        }
-
-        var schema = report.Schema ?? throw new InvalidOperationException("The warm-up sample was not accepted: " + string.Join(' ', report.Errors));
-        var split = new RowSplit(0.2, 0.1, 42);
-        var featurizer = new Featurizer(schema);
-        PreparedRows.WriteAll([file], featurizer, split, WarmUpSample.Limits,
-            [.. Enum.GetValues<Split>().Select(p => (p, Path.Combine(folder, $"ranges.{p}.rows")))], threads: 2, minRangeBytes: 1024);
-        var job = new TrainingJob([file], schema, new Candidate("LightGbm", new Dictionary<string, double>()), split, WarmUpSample.Rows,
-            Math.Max(1, Environment.ProcessorCount - 1), WarmUpSample.Limits);
-        File.WriteAllText(Path.Combine(folder, "job.json"), Json.Serialize(TrainerJob.From(job)));
+        var job = SampleJob(folder);
         try
         {
+            PreparedRows.WriteAll(job.Files, new Featurizer(job.Schema), job.Split, job.Limits,
+                [.. Enum.GetValues<Split>().Select(p => (p, Path.Combine(folder, $"ranges.{p}.rows")))], threads: 2, minRangeBytes: 1024);
+            File.WriteAllText(Path.Combine(folder, "job.json"), Json.Serialize(TrainerJob.From(job)));
             Work(folder);
         }
         finally
         {
-            foreach (var part in Enum.GetValues<Split>())
-            {
-                File.Delete(PreparedRows.Path([file], featurizer, split, part, WarmUpSample.Limits));
-            }
+            DeleteSplitFiles(job);
+        }
+    }
+
+    /// <summary>The warm-up sample in a file of <paramref name="folder"/>, as a LightGbm job (a default of every task); see <see cref="DeleteSplitFiles"/>.</summary>
+    internal static TrainingJob SampleJob(string folder)
+    {
+        var file = Path.Combine(folder, $"warm-up-{Guid.NewGuid():N}.csv");
+        File.WriteAllBytes(file, WarmUpSample.Csv());
+        return new TrainingJob([file], WarmUpSample.Schema, new Candidate("LightGbm", new Dictionary<string, double>()), new RowSplit(0.2, 0.1, 42),
+            WarmUpSample.Rows, Math.Max(1, Environment.ProcessorCount - 1), WarmUpSample.Limits);
+    }
+
+    /// <summary>Deletes the split files a sample job wrote beside the dataset copies (its file name is unique, so they are its own).</summary>
+    internal static void DeleteSplitFiles(TrainingJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var featurizer = new Featurizer(job.Schema);
+        foreach (var part in Enum.GetValues<Split>())
+        {
+            File.Delete(PreparedRows.Path(job.Files, featurizer, job.Split, part, job.Limits));
         }
     }
 

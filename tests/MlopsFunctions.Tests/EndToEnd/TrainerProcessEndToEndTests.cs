@@ -60,7 +60,7 @@ public sealed class TrainerProcessEndToEndTests(AzuriteFixture azurite)
     {
         const string Model = "spare-flights";
         await using var process = await LocalHostProcess.StartAsync(azurite.ConnectionString, "SpareHub",
-            settings: new Dictionary<string, string> { ["Mlops__TrainerIsolation"] = "process", ["Mlops__SpareWorkers"] = "2" });
+            settings: new Dictionary<string, string> { ["Mlops__TrainerIsolation"] = "process", ["Mlops__SpareWorkers"] = "3" });
         var host = LocalHostFixture.Attach(process, azurite.ConnectionString);
         await LocalHostFixture.WaitHealthyAsync(host.Http, process);
         Assert.Empty(WorkerChildren.Of(process.ProcessId)); // a host that has not needed a worker keeps no spare
@@ -68,24 +68,26 @@ public sealed class TrainerProcessEndToEndTests(AzuriteFixture azurite)
         var lines = File.ReadLines(RepoPaths.FlightsSample).Take(15_001).ToList();
         string Part(int k) => string.Join('\n', lines.Take(1).Concat(lines.Skip(1 + (k * 5_000)).Take(5_000))) + "\n";
 
-        // The first run starts its validator and trainer; two spares start once it is over and warm up.
+        // The first run starts its validator, trainer and evaluator; three spares, one warmed for each, start once it is over.
         await RunAsync(host, "first.csv", Part(0), 1);
-        var spares = await ReadySparesAsync(process.ProcessId, 2);
+        var spares = await ReadySparesAsync(process.ProcessId, 3);
+        Assert.Equal(["--mlops-evaluate", "--mlops-train", "--mlops-validate"], spares.Select(s => s.WarmMode).Order());
 
-        // The second run's validator and trainer are those spares: no worker is started for a job, and both spares are used up.
+        // The second run's validator, trainer and evaluator are those spares: no worker is started for a job, and all are used up.
         var started = await WatchAsync(process.ProcessId, () => RunAsync(host, "second.csv", Part(1), 2));
         Assert.Empty(started);
         var now = WorkerChildren.Of(process.ProcessId).Select(w => w.Pid).ToList();
         Assert.All(spares, s => Assert.DoesNotContain(s.Pid, now));
 
-        // Two new spares replace them. One killed while it waits is dropped, and the job it would have had starts a worker.
-        var replacements = await ReadySparesAsync(process.ProcessId, 2);
+        // New spares replace them. One killed while it waits is dropped: the jobs take the other two in turn (the one
+        // warmed for them, else any), and the last job of the run, its evaluation, starts a worker.
+        var replacements = await ReadySparesAsync(process.ProcessId, 3);
         Process.GetProcessById(replacements[0].Pid).Kill();
         started = await WatchAsync(process.ProcessId, () => RunAsync(host, "third.csv", Part(2), 3));
-        Assert.Equal(["--mlops-train"], started.Select(w => w.Args[^2]).Distinct());
+        Assert.Equal(["--mlops-evaluate"], started.Select(w => w.Args[^2]).Distinct());
 
         // Spares end with their host, even when it is killed.
-        var last = await ReadySparesAsync(process.ProcessId, 2);
+        var last = await ReadySparesAsync(process.ProcessId, 3);
         await process.KillAsync();
         var clock = Stopwatch.StartNew();
         while (last.Any(w => IsAlive(w.Pid)) && clock.Elapsed < TimeSpan.FromSeconds(10))

@@ -8,8 +8,11 @@ public static class WorkerChildren
         /// <summary>A spare (started warm, waiting for a job) rather than a worker started for its job.</summary>
         public bool IsSpare => Args.Contains("--mlops-worker");
 
-        /// <summary>A spare has deleted its warm-up folder (its last argument) just before it says it is ready.</summary>
-        public bool IsReadySpare => IsSpare && !Directory.Exists(Args[^1]);
+        /// <summary>The mode a spare warmed up for (its last argument).</summary>
+        public string? WarmMode => IsSpare ? Args[^1] : null;
+
+        /// <summary>A spare has deleted its warm-up folder (the argument after --mlops-worker) just before it says it is ready.</summary>
+        public bool IsReadySpare => IsSpare && !Directory.Exists(Args[Args.ToList().IndexOf("--mlops-worker") + 1]);
     }
 
     public static List<Worker> Of(int parent)

@@ -1,3 +1,4 @@
+using MlopsFunctions.Core;
 using MlopsFunctions.Core.Data;
 
 namespace MlopsFunctions.Tests.Unit;
@@ -24,6 +25,7 @@ public sealed class WarmUpSampleTests
         Assert.Equal(ColumnKind.Boolean, kinds["b"]);
         Assert.True(report.Schema.Columns.Single(c => c.Name == "n").Nullable);
         Assert.Empty(report.Schema.Ignored);
+        Assert.Equal(Json.Serialize(report.Schema), Json.Serialize(WarmUpSample.Schema)); // what trainer and evaluator spares warm up with
 
         // Checked against itself, as later data is against production: no anomaly, drift included.
         var (again, _) = DatasetValidator.Validate(new MemoryStream(WarmUpSample.Csv()), WarmUpSample.Context(report.Schema, profile));

@@ -107,6 +107,15 @@ public sealed class TrainerProcessEndToEndTests(AzuriteFixture azurite)
         var run = all.GetProperty("runs").EnumerateArray().First(r => r.GetProperty("input").GetProperty("source").GetString() == $"incoming/spare-flights/{file}");
         Assert.NotEqual("failed", run.GetProperty("result").GetProperty("outcome").GetString());
         Assert.All(run.GetProperty("details").GetProperty("candidates").EnumerateArray(), c => Assert.False(c.TryGetProperty("error", out _), c.ToString()));
+        if (runs > 1)
+        {
+            // The evaluator child scored production on the same holdout rows and bounded the improvement.
+            var version = run.GetProperty("result").GetProperty("version").GetInt32();
+            var record = (await host.GetJsonAsync($"api/models/spare-flights/versions/{version}")).GetProperty("version");
+            Assert.True(record.GetProperty("champion").GetInt32() < version);
+            var gate = record.GetProperty("gates").EnumerateArray().Single(g => g.GetProperty("gate").GetString() == "minImprovement");
+            Assert.False(gate.TryGetProperty("reason", out var reason) && reason.GetString()!.Contains("cannot", StringComparison.Ordinal), gate.ToString());
+        }
     }
 
     /// <summary>Waits until the host has <paramref name="count"/> spares that finished their warm-up.</summary>

@@ -37,19 +37,9 @@ public static class EvaluatorProcess
             }
 
             await File.WriteAllTextAsync(Path.Combine(folder, "job.json"), Json.Serialize(job), ct).ConfigureAwait(false);
-            var (exitCode, errors) = await WorkerProcess.RunAsync(Argument, folder, workers, ct: ct).ConfigureAwait(false);
-            var error = Path.Combine(folder, "error.txt");
-            if (File.Exists(error))
-            {
-                throw new InvalidOperationException(await File.ReadAllTextAsync(error, ct).ConfigureAwait(false));
-            }
-
-            var result = Path.Combine(folder, "result.json");
-            if (exitCode != 0 || !File.Exists(result))
-            {
-                throw new InvalidOperationException(
-                    $"The evaluator process ended with exit code {exitCode.ToString(CultureInfo.InvariantCulture)} before finishing{(errors.Length > 0 ? ": " + errors : string.Empty)}");
-            }
+            var result = await WorkerProcess.RunForResultAsync(Argument, folder, workers, "result.json", (exitCode, errors) => new InvalidOperationException(
+                $"The evaluator process ended with exit code {exitCode.ToString(CultureInfo.InvariantCulture)} before finishing{(errors.Length > 0 ? ": " + errors : string.Empty)}"),
+                ct).ConfigureAwait(false);
 
             return Json.Deserialize<EvaluationResult>(await File.ReadAllTextAsync(result, ct).ConfigureAwait(false));
         }

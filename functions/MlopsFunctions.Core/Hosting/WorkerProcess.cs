@@ -114,6 +114,26 @@ public static class WorkerProcess
         }
     }
 
+    /// <summary>
+    /// Runs a job that writes <paramref name="resultFile"/> in its folder and returns that file's path. The job's own
+    /// error (error.txt) is thrown as an <see cref="InvalidOperationException"/> with its message; a child that ended
+    /// without a result (killed, out of memory) as <paramref name="died"/> makes it from the exit code and error tail.
+    /// </summary>
+    public static async Task<string> RunForResultAsync(
+        string mode, string folder, WorkerSettings settings, string resultFile, Func<int, string, Exception> died, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(died);
+        var (exitCode, errors) = await RunAsync(mode, folder, settings, ct: ct).ConfigureAwait(false);
+        var error = Path.Combine(folder, "error.txt");
+        if (File.Exists(error))
+        {
+            throw new InvalidOperationException(await File.ReadAllTextAsync(error, ct).ConfigureAwait(false));
+        }
+
+        var result = Path.Combine(folder, resultFile);
+        return exitCode == 0 && File.Exists(result) ? result : throw died(exitCode, errors);
+    }
+
     /// <summary>Starts a worker process of this program with <paramref name="args"/>, at below-normal priority.</summary>
     internal static Process Start(IEnumerable<string> args, int memoryMegabytes, bool redirectInput)
     {

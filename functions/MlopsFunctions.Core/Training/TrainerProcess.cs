@@ -30,20 +30,10 @@ public static class TrainerProcess
         try
         {
             await File.WriteAllTextAsync(Path.Combine(folder, "job.json"), Json.Serialize(TrainerJob.From(job)), ct).ConfigureAwait(false);
-            var (exitCode, errors) = await WorkerProcess.RunAsync(Argument, folder, workers, ct: ct).ConfigureAwait(false);
-            var error = Path.Combine(folder, "error.txt");
-            if (File.Exists(error))
-            {
-                throw new InvalidOperationException(await File.ReadAllTextAsync(error, ct).ConfigureAwait(false));
-            }
-
-            var result = Path.Combine(folder, "result.json");
-            if (exitCode != 0 || !File.Exists(result))
-            {
-                throw new TrainerDiedException(
-                    $"the trainer process ended with exit code {exitCode.ToString(CultureInfo.InvariantCulture)} before finishing " +
-                    $"(killed, or out of memory{(workers.MemoryMegabytes > 0 ? $" over Mlops__TrainerMemoryMegabytes={workers.MemoryMegabytes.ToString(CultureInfo.InvariantCulture)}" : string.Empty)}){(errors.Length > 0 ? ": " + errors : string.Empty)}");
-            }
+            var result = await WorkerProcess.RunForResultAsync(Argument, folder, workers, "result.json", (exitCode, errors) => new TrainerDiedException(
+                $"the trainer process ended with exit code {exitCode.ToString(CultureInfo.InvariantCulture)} before finishing " +
+                $"(killed, or out of memory{(workers.MemoryMegabytes > 0 ? $" over Mlops__TrainerMemoryMegabytes={workers.MemoryMegabytes.ToString(CultureInfo.InvariantCulture)}" : string.Empty)}){(errors.Length > 0 ? ": " + errors : string.Empty)}"),
+                ct).ConfigureAwait(false);
 
             var trained = Json.Deserialize<TrainedCandidate>(await File.ReadAllTextAsync(result, ct).ConfigureAwait(false));
             return trained with { ModelZip = await File.ReadAllBytesAsync(Path.Combine(folder, "model.zip"), ct).ConfigureAwait(false) };

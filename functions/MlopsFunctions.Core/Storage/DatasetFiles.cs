@@ -11,6 +11,9 @@ public sealed partial class DatasetFiles(BlobStore blobs, ILogger<DatasetFiles> 
 {
     private static readonly TimeSpan Unused = TimeSpan.FromHours(6);
 
+    /// <summary>A worker's job folder left behind (its host or the worker was killed) is deleted after this; no job runs a day.</summary>
+    private static readonly TimeSpan JobLeftBehind = TimeSpan.FromDays(1);
+
     public static string Root { get; } = Path.Combine(Path.GetTempPath(), "mlops-datasets");
 
     /// <summary>The local path of a dataset blob, downloading it first when this machine has no copy.</summary>
@@ -56,6 +59,39 @@ public sealed partial class DatasetFiles(BlobStore blobs, ILogger<DatasetFiles> 
                 LogSweepFailed(logger, ex, file);
             }
         }
+
+        foreach (var (folder, ex) in SweepJobFolders(DateTime.UtcNow))
+        {
+            LogSweepFailed(logger, ex, folder);
+        }
+    }
+
+    /// <summary>Deletes the job folders (Hosting.WorkerProcess) nothing was written to for a day; returns those it could not delete.</summary>
+    internal static List<(string Folder, Exception Error)> SweepJobFolders(DateTime now)
+    {
+        var failed = new List<(string, Exception)>();
+        var jobs = Path.Combine(Root, "jobs");
+        if (!Directory.Exists(jobs))
+        {
+            return failed;
+        }
+
+        foreach (var folder in Directory.EnumerateDirectories(jobs))
+        {
+            try
+            {
+                if (now - Directory.GetLastWriteTimeUtc(folder) > JobLeftBehind)
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                failed.Add((folder, ex));
+            }
+        }
+
+        return failed;
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Could not delete the unused dataset copy {File}")]

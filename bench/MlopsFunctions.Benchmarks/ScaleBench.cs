@@ -117,7 +117,8 @@ internal static class ScaleBench
         Console.WriteLine($"pipeline bench: Mlops__TrainerIsolation={isolation}; polling as " +
             (polling == "product" ? "shipped (durable queues back off to 2 s, incoming/ listed every 1 s)" : "in the tests (0.5 s, 0.25 s)"));
         // Between uploads the host starts its spare workers, once no worker or evaluation has run for 1 s; the four warm up
-        // on 4.7 s of CPU, about 2.5 s on two cores. Uploads that follow each other closer than that meet spares still warming up.
+        // on 4.7 s of CPU, about 2.5 s on two cores. An upload closer than that meets no ready spare: the run stops those
+        // still warming up and starts its workers cold.
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pipeline bench: {pause:0.#} s between one run's end and the next upload"));
         var idle = Proc.RssMb(host.ProcessId);
         var files = new[] { FlightsData.Build(rows), FlightsData.Build(rows, variant: 1), FlightsData.Build(rows, variant: 2) };

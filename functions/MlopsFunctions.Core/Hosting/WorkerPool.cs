@@ -4,9 +4,9 @@ namespace MlopsFunctions.Core.Hosting;
 
 /// <summary>
 /// The spare worker children of this process (see <see cref="WorkerProcess"/>), each warmed for one mode on sample data
-/// and then waiting for one job. They are started, and taken ones replaced, only once no heavy pipeline work (a worker's job,
-/// an evaluation in the host) has run for a while: a warm-up costs about 1.8 s of CPU, which between runs is idle
-/// time and during a run would be taken from its fits, or from a just-started host compiling its first evaluation.
+/// and then waiting for one job. They are started, and taken ones replaced, only once no heavy pipeline work (a worker's
+/// job, an evaluation) has run for a while: a warm-up costs 0.6-1.5 s of CPU, which between runs is idle time and during
+/// a run would be taken from its jobs.
 /// A host that never needs a worker (small files only) never starts a spare.
 /// A spare whose parent ends reads the end of its input and exits, so spares never outlive their host.
 /// </summary>
@@ -83,9 +83,16 @@ internal static class WorkerPool
             await Task.Delay(Quiet).ConfigureAwait(false);
             lock (Gate)
             {
-                if (busy == 0 && jobs == seen)
+                try
                 {
-                    Fill(settings);
+                    if (busy == 0 && jobs == seen)
+                    {
+                        Fill(settings);
+                    }
+                }
+                catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
+                {
+                    // No spare could start (no process slots, no disk): jobs start their own children, which say why they cannot.
                 }
             }
         });

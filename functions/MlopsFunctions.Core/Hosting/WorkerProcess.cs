@@ -219,7 +219,7 @@ public static class WorkerProcess
         // The job's line is read from the start: a parent that ends while this spare warms up closes the input, and the
         // spare exits at once instead of finishing a warm-up nobody will use (and writing files its parent's cleanup deletes).
         var job = Task.Factory.StartNew(
-            () => ReadLine(input) ?? ExitWith<string>(0), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            () => ReadLine(input) ?? ParentEnded(warmUpFolder), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
             warm?.WarmUp(warmUpFolder);
@@ -265,11 +265,16 @@ public static class WorkerProcess
         }
     }
 
-    /// <summary>Ends this process (a spare whose parent ended); typed so it can stand where a value is expected.</summary>
-    private static T ExitWith<T>(int code)
+    /// <summary>Ends a spare whose parent ended, deleting what its warm-up wrote so far; typed to stand where its job's line is expected.</summary>
+    private static string ParentEnded(string warmUpFolder)
     {
-        Environment.Exit(code);
-        return default!;
+        if (Directory.Exists(warmUpFolder))
+        {
+            DeleteFolder(warmUpFolder);
+        }
+
+        Environment.Exit(0);
+        return string.Empty;
     }
 
     /// <summary>One line of the input, byte by byte so that nothing after it is read ahead (the job's data follows); null at its end.</summary>

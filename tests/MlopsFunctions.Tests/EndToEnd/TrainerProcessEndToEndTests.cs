@@ -20,7 +20,7 @@ public sealed class TrainerProcessEndToEndTests(AzuriteFixture azurite)
         await host.PutSpecAsync(Model, """{"task":"regression","label":"delay","trainers":["Sdca","LightGbm"],"gates":{"minMetric":-1}}""");
         await host.UploadAsync("incoming", $"{Model}/flights.csv", string.Join('\n', File.ReadLines(RepoPaths.FlightsSample).Take(20_001)) + "\n");
 
-        var killed = await KillFirstTrainerAsync(TimeSpan.FromSeconds(90));
+        var killed = await KillFirstTrainerAsync(process.ProcessId, TimeSpan.FromSeconds(90));
 
         var runs = await host.WaitForAsync($"api/models/{Model}/runs", r => r.GetProperty("runs").EnumerateArray().All(LocalHostFixture.IsFinished),
             TimeSpan.FromSeconds(120));
@@ -172,19 +172,20 @@ public sealed class TrainerProcessEndToEndTests(AzuriteFixture azurite)
         }
     }
 
-    /// <summary>Waits for a trainer child (its command line has --mlops-train) and kills it with SIGKILL; returns its pid.</summary>
-    private static async Task<int> KillFirstTrainerAsync(TimeSpan timeout)
+    /// <summary>
+    /// Waits for a child of this host training a candidate (started with --mlops-train; a spare only names the mode it
+    /// warms up, and another host's children are not ours to kill) and kills it with SIGKILL; returns its pid.
+    /// </summary>
+    private static async Task<int> KillFirstTrainerAsync(int host, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < timeout)
         {
-            using var find = Process.Start(new ProcessStartInfo("pgrep", ["-f", "--", "--mlops-train"]) { RedirectStandardOutput = true })!;
-            var pids = (await find.StandardOutput.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            await find.WaitForExitAsync();
-            if (pids.Length > 0 && int.TryParse(pids[0], out var pid))
+            var trainer = WorkerChildren.Of(host).Find(w => !w.IsSpare && w.Args.Contains("--mlops-train"));
+            if (trainer is not null)
             {
-                Process.GetProcessById(pid).Kill();
-                return pid;
+                Process.GetProcessById(trainer.Pid).Kill();
+                return trainer.Pid;
             }
 
             await Task.Delay(50);

@@ -35,6 +35,7 @@ public sealed partial class EvaluateModelActivity(
         {
             local.Add(await files.GetAsync(dataset.Dataset, dataset.Sha256).ConfigureAwait(false));
         }
+
         var settings = options.Value;
         var limits = CsvLimits.From(settings);
         // The two models download at once; neither needs the other.
@@ -70,8 +71,7 @@ public sealed partial class EvaluateModelActivity(
         return new EvaluationOutcome(metric.Name, value, result.Metrics, gates, decision, championVersion, result.ChampionMetrics, result.HoldoutRows);
     }
 
-    /// <summary>Production's model and schema, or why it cannot be loaded (which makes the comparison fail closed).</summary>
-    /// <summary>Production's verified model bytes and schema, its version, or why it cannot be compared.</summary>
+    /// <summary>Production's verified model bytes and schema and its version, or why it cannot be compared (which makes the comparison fail closed).</summary>
     private async Task<(byte[]? ModelZip, DatasetSchema? Schema, int? Version, string? Unavailable)> ChampionAsync(TrainingPlan plan)
     {
         var slots = await registry.GetSlotsAsync(plan.Model).ConfigureAwait(false);

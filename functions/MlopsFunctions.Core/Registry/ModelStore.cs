@@ -48,10 +48,6 @@ public sealed class ModelStore(BlobStore blobs)
         return (bytes, schema);
     }
 
-    /// <summary>Loads model bytes from a blob after checking their SHA-256.</summary>
-    public async Task<ITransformer> LoadModelAsync(string model, int version, string blob, string sha256, CancellationToken ct = default) =>
-        Load(await ReadModelAsync(model, version, blob, sha256, ct).ConfigureAwait(false));
-
     /// <summary>An ML.NET model from its zip bytes.</summary>
     public static ITransformer Load(byte[] modelZip)
     {

@@ -242,12 +242,13 @@ internal static class ScaleBench
             $"prepare {report.UsableRows:N0} rows: split files {prepare:F2} s ({new FileInfo(path).Length / 1048576.0:F0} MiB train); fit {trained.FitSeconds:F2} s; " +
             $"score {trained.ValidationRows:N0} validation rows + save {total - prepare - trained.FitSeconds:F2} s; peak RSS {Proc.PeakRssMb(Environment.ProcessId):F0} MiB"));
         var model = new Microsoft.ML.MLContext().Model.Load(new MemoryStream(trained.ModelZip), out _);
-        for (var i = 0; i < 3; i++)
+        // Scoring as the evaluator does: on one cursor, then on one cursor per core (ranges of the prepared file).
+        foreach (var (threads, label) in new[] { (1, "model just loaded"), (1, "warm"), (Environment.ProcessorCount, "warm"), (Environment.ProcessorCount, "warm") })
         {
             clock.Restart();
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            var outputs = MlopsFunctions.Core.Evaluation.ModelOutputs.Collect(model, PreparedRows.Open([file], featurizer, split, Split.Holdout, limits), trained.Schema);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   score {outputs.Count:N0} holdout rows again ({(i == 0 ? "model just loaded" : "warm")}): {clock.Elapsed.TotalSeconds:F2} s, CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:F2} s"));
+            var outputs = MlopsFunctions.Core.Evaluation.ModelOutputs.Collect(model, PreparedRows.Open([file], featurizer, split, Split.Holdout, limits), trained.Schema, threads);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   score {outputs.Count:N0} holdout rows again ({label}, {threads} thread(s)): {clock.Elapsed.TotalSeconds:F2} s, CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:F2} s"));
         }
         return 0;
     }

@@ -29,13 +29,16 @@ public static class Evaluator
         ArgumentNullException.ThrowIfNull(candidate);
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(split);
-        // The champion is scored on a thread of its own while the candidate is scored here: two models, two cores.
+        // The champion is scored on threads of its own while the candidate is scored here: each model gets half the
+        // cores (of four at most, this being a share of a machine that also serves), a lone candidate all of them.
         var metric = MetricCatalog.Primary(spec);
         var why = champion is null || championVersion is null ? null : Incomparable(champion.Schema, candidate.Schema, header);
-        var championScoring = champion is null || championVersion is null || why is not null
-            ? null
-            : Task.Factory.StartNew(() => Score(files, champion, split, limits), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        var outputs = Score(files, candidate, split, limits);
+        var scoringChampion = champion is not null && championVersion is not null && why is null;
+        var threads = Math.Max(1, Math.Min(Environment.ProcessorCount, 4) / (scoringChampion ? 2 : 1));
+        var championScoring = scoringChampion
+            ? Task.Factory.StartNew(() => Score(files, champion!, split, limits, threads), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+            : null;
+        var outputs = Score(files, candidate, split, limits, threads);
         var metrics = MetricCalculator.Compute(outputs);
         if (champion is null || championVersion is not { } version)
         {
@@ -107,10 +110,10 @@ public static class Evaluator
     }
 
     /// <summary>Scores the holdout rows as this model's schema featurizes them, from the prepared binary file.</summary>
-    private static ModelOutputs Score(IReadOnlyList<string> files, ScoringModel model, RowSplit split, CsvLimits limits)
+    private static ModelOutputs Score(IReadOnlyList<string> files, ScoringModel model, RowSplit split, CsvLimits limits, int threads)
     {
         var featurizer = new Featurizer(model.Schema);
         var rows = PreparedRows.Open(files, featurizer, split, Split.Holdout, limits);
-        return ModelOutputs.Collect(model.Model, rows, model.Schema);
+        return ModelOutputs.Collect(model.Model, rows, model.Schema, threads);
     }
 }

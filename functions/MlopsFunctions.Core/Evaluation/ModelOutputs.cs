@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlopsFunctions.Core.Data;
@@ -41,61 +43,150 @@ public sealed class ModelOutputs(MlTask task)
         _ => TrueClass.Count,
     };
 
-    /// <summary>Scores a view with a model and collects its outputs, streaming the rows once.</summary>
-    public static ModelOutputs Collect(ITransformer model, IDataView rows, DatasetSchema schema)
+    /// <summary>
+    /// Scores a view with a model and collects its outputs in the view's row order, streaming the rows once on up to
+    /// <paramref name="threads"/> threads: one cursor each from <see cref="IDataView.GetRowCursorSet"/>, put back in
+    /// order by their batch numbers as that contract allows.
+    /// </summary>
+    public static ModelOutputs Collect(ITransformer model, IDataView rows, DatasetSchema schema, int threads = 1)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(schema);
         var scored = model.Transform(rows);
+        var cursors = scored.GetRowCursorSet(Columns(scored.Schema, schema.Task), Math.Max(1, threads));
+        var parts = new (ModelOutputs Outputs, List<(long Batch, int Start)> Batches)[cursors.Length];
+        try
+        {
+            if (cursors.Length == 1)
+            {
+                parts[0] = Read(cursors[0], schema);
+            }
+            else
+            {
+                try
+                {
+                    Parallel.For(0, cursors.Length, new ParallelOptions { MaxDegreeOfParallelism = cursors.Length }, k => parts[k] = Read(cursors[k], schema));
+                }
+                catch (AggregateException ex)
+                {
+                    ExceptionDispatchInfo.Throw(ex.InnerExceptions[0]);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var cursor in cursors)
+            {
+                cursor.Dispose();
+            }
+        }
+
+        return parts.Length == 1 ? parts[0].Outputs : InBatchOrder(parts, schema.Task);
+    }
+
+    private static DataViewSchema.Column[] Columns(DataViewSchema scored, MlTask task) => task switch
+    {
+        MlTask.Regression => [scored[ModelRow.RegressionLabel], scored["Score"]],
+        MlTask.Binary => [scored[ModelRow.BinaryLabel], scored["Score"], scored["Probability"], scored["PredictedLabel"]],
+        _ => [scored[ModelRow.ClassLabel], scored["Score"], scored[FeaturePipeline.PredictedClass]],
+    };
+
+    /// <summary>One cursor's outputs, and where each of its batches starts in them.</summary>
+    private static (ModelOutputs, List<(long Batch, int Start)>) Read(DataViewRowCursor cursor, DatasetSchema schema)
+    {
         var outputs = new ModelOutputs(schema.Task);
+        var batches = new List<(long, int)>();
+        var columns = Columns(cursor.Schema, schema.Task);
+        Func<bool> next = () =>
+        {
+            if (!cursor.MoveNext())
+            {
+                return false;
+            }
+
+            if (batches.Count == 0 || batches[^1].Item1 != cursor.Batch)
+            {
+                batches.Add((cursor.Batch, outputs.Count));
+            }
+
+            return true;
+        };
         switch (schema.Task)
         {
             case MlTask.Regression:
-                Read<float, float>(scored, ModelRow.RegressionLabel, "Score", (label, score) =>
-                {
-                    outputs.Target.Add(label);
-                    outputs.Score.Add(score);
-                });
+                ReadRegression(cursor, columns, next, outputs);
                 break;
             case MlTask.Binary:
-                ReadBinary(scored, outputs);
+                ReadBinary(cursor, columns, next, outputs);
                 break;
             default:
-                ReadMulticlass(scored, outputs, schema.Classes ?? []);
+                ReadMulticlass(cursor, columns, next, outputs, schema.Classes ?? []);
                 break;
         }
 
-        return outputs;
+        return (outputs, batches);
     }
 
-    private static void Read<TA, TB>(IDataView view, string a, string b, Action<TA, TB> add)
+    /// <summary>The cursors' outputs batch by batch, smallest batch first: the rows in the order one cursor gives them.</summary>
+    private static ModelOutputs InBatchOrder((ModelOutputs Outputs, List<(long Batch, int Start)> Batches)[] parts, MlTask task)
     {
-        var columns = new[] { view.Schema[a], view.Schema[b] };
-        using var cursor = view.GetRowCursor(columns);
-        var getA = cursor.GetGetter<TA>(columns[0]);
-        var getB = cursor.GetGetter<TB>(columns[1]);
-        TA va = default!;
-        TB vb = default!;
-        while (cursor.MoveNext())
+        var all = new ModelOutputs(task);
+        var segments = parts
+            .SelectMany(p => p.Batches.Select((b, i) => (b.Batch, p.Outputs, b.Start, End: i + 1 < p.Batches.Count ? p.Batches[i + 1].Start : p.Outputs.Count)))
+            .OrderBy(s => s.Batch);
+        foreach (var (_, outputs, start, end) in segments)
         {
-            getA(ref va);
-            getB(ref vb);
-            add(va, vb);
+            all.Append(outputs, start, end - start);
+        }
+
+        all.UnknownClassRows = parts.Sum(p => p.Outputs.UnknownClassRows);
+        return all;
+    }
+
+    private void Append(ModelOutputs from, int start, int count)
+    {
+        Copy(from.Target, Target);
+        Copy(from.Score, Score);
+        Copy(from.Truth, Truth);
+        Copy(from.Predicted, Predicted);
+        Copy(from.Probability, Probability);
+        Copy(from.TrueClass, TrueClass);
+        Copy(from.PredictedClass, PredictedClass);
+        Copy(from.TrueClassProbability, TrueClassProbability);
+
+        void Copy<T>(List<T> source, List<T> target)
+        {
+            if (source.Count > 0)
+            {
+                target.AddRange(CollectionsMarshal.AsSpan(source).Slice(start, count));
+            }
         }
     }
 
-    private static void ReadBinary(IDataView view, ModelOutputs outputs)
+    private static void ReadRegression(DataViewRowCursor cursor, DataViewSchema.Column[] columns, Func<bool> next, ModelOutputs outputs)
     {
-        var columns = new[] { view.Schema[ModelRow.BinaryLabel], view.Schema["Score"], view.Schema["Probability"], view.Schema["PredictedLabel"] };
-        using var cursor = view.GetRowCursor(columns);
+        var label = cursor.GetGetter<float>(columns[0]);
+        var score = cursor.GetGetter<float>(columns[1]);
+        float l = 0, s = 0;
+        while (next())
+        {
+            label(ref l);
+            score(ref s);
+            outputs.Target.Add(l);
+            outputs.Score.Add(s);
+        }
+    }
+
+    private static void ReadBinary(DataViewRowCursor cursor, DataViewSchema.Column[] columns, Func<bool> next, ModelOutputs outputs)
+    {
         var label = cursor.GetGetter<bool>(columns[0]);
         var score = cursor.GetGetter<float>(columns[1]);
         var probability = cursor.GetGetter<float>(columns[2]);
         var predicted = cursor.GetGetter<bool>(columns[3]);
         bool l = false, p = false;
         float s = 0, pr = 0;
-        while (cursor.MoveNext())
+        while (next())
         {
             label(ref l);
             score(ref s);
@@ -108,10 +199,8 @@ public sealed class ModelOutputs(MlTask task)
         }
     }
 
-    private static void ReadMulticlass(IDataView view, ModelOutputs outputs, IReadOnlyList<string> classes)
+    private static void ReadMulticlass(DataViewRowCursor cursor, DataViewSchema.Column[] columns, Func<bool> next, ModelOutputs outputs, IReadOnlyList<string> classes)
     {
-        var columns = new[] { view.Schema[ModelRow.ClassLabel], view.Schema["Score"], view.Schema[FeaturePipeline.PredictedClass] };
-        using var cursor = view.GetRowCursor(columns);
         var label = cursor.GetGetter<ReadOnlyMemory<char>>(columns[0]);
         var score = cursor.GetGetter<VBuffer<float>>(columns[1]);
         var predicted = cursor.GetGetter<ReadOnlyMemory<char>>(columns[2]);
@@ -119,7 +208,7 @@ public sealed class ModelOutputs(MlTask task)
         var names = index.GetAlternateLookup<ReadOnlySpan<char>>();
         ReadOnlyMemory<char> l = default, p = default;
         VBuffer<float> s = default;
-        while (cursor.MoveNext())
+        while (next())
         {
             label(ref l);
             score(ref s);

@@ -53,7 +53,9 @@ public static class CandidateTrainer
 
         var schema = job.Schema.Task == MlTask.Multiclass ? job.Schema with { Classes = ClassesOf(model.GetOutputSchema(train.Schema)) } : job.Schema;
         var validation = PreparedRows.Open(job.Files, featurizer, job.Split, Split.Validation, job.Limits);
-        var outputs = ModelOutputs.Collect(model, validation, schema);
+        // Scoring is a burst of a fraction of a second on every core (four at most): the candidate that finishes last
+        // then has the cores the others have left, and two finishing together share them as their fits did.
+        var outputs = ModelOutputs.Collect(model, validation, schema, Math.Max(job.Threads, Math.Min(Environment.ProcessorCount, 4)));
         var metrics = outputs.Count > 0 ? MetricCalculator.Compute(outputs) : new Dictionary<string, double>();
 
         using var stream = new MemoryStream();

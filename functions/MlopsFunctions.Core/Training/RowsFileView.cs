@@ -100,11 +100,24 @@ internal sealed class RowsFileView : IDataView
     /// <summary>The distinct strings the records' categorical and class slots index into, in the file's order.</summary>
     internal IReadOnlyList<ReadOnlyMemory<char>> Strings => strings;
 
-    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
-        new Cursor(this, columnsNeeded, rand);
+    private int Blocks => (int)((rows + blockRows - 1) / blockRows);
 
-    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
-        [GetRowCursor(columnsNeeded, rand)];
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
+        new Cursor(this, columnsNeeded, rand, 0, Blocks);
+
+    /// <summary>
+    /// Up to <paramref name="n"/> cursors over consecutive ranges of blocks, each block one batch: the rows in batch
+    /// order are those of <see cref="GetRowCursor"/>. ML.NET otherwise splits one cursor by handing rows between threads,
+    /// which cost scoring about as much CPU as the model did. A shuffling cursor is one cursor, so a seed shuffles alike.
+    /// </summary>
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
+    {
+        var columns = columnsNeeded.ToList();
+        var count = rand is null ? Math.Clamp(n, 1, Math.Max(1, Blocks)) : 1;
+        return count == 1
+            ? [GetRowCursor(columns, rand)]
+            : [.. Enumerable.Range(0, count).Select(k => new Cursor(this, columns, null, (int)((long)Blocks * k / count), (int)((long)Blocks * (k + 1) / count)))];
+    }
 
     private static InvalidDataException Corrupt(string path, string why) =>
         new($"The prepared rows file {path} cannot be read: {why}. Delete it and run again; it is rebuilt from the data.");
@@ -118,7 +131,9 @@ internal sealed class RowsFileView : IDataView
         private readonly int[]? blockOrder;
         private readonly int[] rowOrder;
         private readonly byte[] block;
+        private readonly int endBlock;
         private int nextBlock;
+        private int blockIndex;
         private int rowsInBlock;
         private int inBlock;
         private long blockStart;
@@ -126,7 +141,8 @@ internal sealed class RowsFileView : IDataView
         private long position = -1;
         private long rowId;
 
-        public Cursor(RowsFileView view, IEnumerable<DataViewSchema.Column> columns, Random? rand)
+        /// <summary>A cursor over blocks [<paramref name="firstBlock"/>, <paramref name="endBlock"/>), in a random order when <paramref name="rand"/> is given.</summary>
+        public Cursor(RowsFileView view, IEnumerable<DataViewSchema.Column> columns, Random? rand, int firstBlock, int endBlock)
         {
             this.view = view;
             this.rand = rand;
@@ -136,11 +152,12 @@ internal sealed class RowsFileView : IDataView
                 active[column.Index] = true;
             }
 
-            var blocks = (int)((view.rows + view.blockRows - 1) / view.blockRows);
+            nextBlock = firstBlock;
+            this.endBlock = endBlock;
             rowOrder = new int[view.blockRows];
             if (rand is not null)
             {
-                blockOrder = Enumerable.Range(0, blocks).ToArray();
+                blockOrder = Enumerable.Range(0, endBlock).ToArray();
                 rand.Shuffle(blockOrder);
             }
 
@@ -150,7 +167,8 @@ internal sealed class RowsFileView : IDataView
 
         public override long Position => position;
 
-        public override long Batch => 0;
+        /// <summary>The block being read, which only grows in a cursor that does not shuffle; a shuffling cursor is one batch.</summary>
+        public override long Batch => rand is null ? blockIndex : 0;
 
         public override DataViewSchema Schema => view.Schema;
 
@@ -204,13 +222,13 @@ internal sealed class RowsFileView : IDataView
 
         private bool NextBlock()
         {
-            var blocks = (view.rows + view.blockRows - 1) / view.blockRows;
-            if (nextBlock >= blocks)
+            if (nextBlock >= endBlock)
             {
                 return false;
             }
 
             var index = blockOrder?[nextBlock] ?? nextBlock;
+            blockIndex = index;
             nextBlock++;
             blockStart = (long)index * view.blockRows;
             rowsInBlock = (int)Math.Min(view.blockRows, view.rows - blockStart);

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using MlopsFunctions.Core.Evaluation;
 using MlopsFunctions.Core.Registry;
+using MlopsFunctions.Core.Training;
 using MlopsFunctions.Tests.Infrastructure;
 
 namespace MlopsFunctions.Tests.Unit;
@@ -123,6 +124,32 @@ public sealed class MetricCalculatorTests
 
         // Pairs (positive, negative): (0.9, 0.9) tie = 0.5, (0.9, 0.1) = 1, (0.5, 0.9) = 0, (0.5, 0.1) = 1.
         Assert.Equal(2.5 / 4, MetricCalculator.Compute(o)["AreaUnderRocCurve"], 12);
+    }
+
+    [Fact]
+    public void Scoring_on_several_threads_gives_the_outputs_of_one_thread_row_for_row()
+    {
+        // Flights spans a dozen blocks of the prepared file, so three cursors each score a range of several blocks.
+        var file = Path.Combine(Path.GetTempPath(), $"outputs-{Guid.NewGuid():N}.csv");
+        File.Copy(RepoPaths.FlightsSample, file);
+        try
+        {
+            var schema = SampleSets.SchemaOfFile(file, new ModelSpec { Task = "regression", Label = "delay" });
+            var (model, _) = SampleSets.Fit([file], schema, "FastTree");
+            var rows = PreparedRows.Open([file], new Featurizer(schema), SampleSets.AllRows(), Split.Train, SampleSets.Limits);
+
+            var one = ModelOutputs.Collect(model, rows, schema);
+            var three = ModelOutputs.Collect(model, rows, schema, threads: 3);
+
+            Assert.Equal(rows.GetRowCount(), one.Count);
+            Assert.Equal(one.Target, three.Target);
+            Assert.Equal(one.Score, three.Score);
+            Assert.NotEqual(one.Score.Order(), one.Score); // the order is the file's, not one a sort could restore
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]

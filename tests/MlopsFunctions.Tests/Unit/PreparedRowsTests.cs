@@ -65,6 +65,37 @@ public sealed class PreparedRowsTests
     }
 
     [Fact]
+    public void A_cursor_set_reads_consecutive_ranges_whose_batches_put_the_rows_back_in_file_order()
+    {
+        var file = Copy(RepoPaths.FlightsSample);
+        var schema = SampleSets.SchemaOfFile(file, new ModelSpec { Task = "regression", Label = "delay" });
+        var view = PreparedRows.Open([file], new Featurizer(schema), SampleSets.AllRows(), Split.Train, SampleSets.Limits);
+        var rows = (int)view.GetRowCount()!.Value;
+
+        var cursors = view.GetRowCursorSet(view.Schema, 3);
+        var parts = cursors.Select(Batches).ToList();
+        foreach (var cursor in cursors)
+        {
+            cursor.Dispose();
+        }
+
+        Assert.Equal(3, parts.Count);
+        Assert.All(parts, p =>
+        {
+            Assert.NotEmpty(p);
+            Assert.Equal(p.OrderBy(r => r.Batch).ThenBy(r => r.Id), p); // batches never go back within a cursor
+            Assert.Equal(Enumerable.Range(p[0].Id, p.Count), p.Select(r => r.Id)); // one range of consecutive rows
+        });
+        Assert.Empty(parts[0].Select(r => r.Batch).Intersect(parts[1].Select(r => r.Batch))); // a batch belongs to one cursor
+        Assert.Equal(Enumerable.Range(0, rows), parts.SelectMany(p => p).OrderBy(r => r.Batch).Select(r => r.Id));
+
+        // A shuffling cursor stays one cursor, so the trainer's seed alone decides the order.
+        var shuffled = view.GetRowCursorSet(view.Schema, 3, new Random(3));
+        Assert.Single(shuffled);
+        shuffled[0].Dispose();
+    }
+
+    [Fact]
     public void Wide_rows_come_in_smaller_blocks_and_every_row_still_comes_once_with_its_values()
     {
         // 300 numbers a row: records of 1,204 bytes, so a block holds 870 rows instead of 4,096.
@@ -230,6 +261,20 @@ public sealed class PreparedRowsTests
 
         Assert.Contains("Delete it", error.Message, StringComparison.Ordinal);
         File.Delete(damaged);
+    }
+
+    private static List<(long Batch, int Id)> Batches(DataViewRowCursor cursor)
+    {
+        var rows = new List<(long, int)>();
+        var id = cursor.GetIdGetter();
+        DataViewRowId value = default;
+        while (cursor.MoveNext())
+        {
+            id(ref value);
+            rows.Add((cursor.Batch, (int)value.Low));
+        }
+
+        return rows;
     }
 
     private static List<int> RowIds(IDataView view, Random? rand)

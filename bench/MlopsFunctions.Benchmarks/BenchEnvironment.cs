@@ -61,7 +61,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         return (host, http);
     }
 
-    public static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    public static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, int pollMilliseconds = 100)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < timeout)
@@ -77,7 +77,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
             {
             }
 
-            await Task.Delay(100);
+            await Task.Delay(pollMilliseconds);
         }
 
         throw new TimeoutException($"The benchmark waited {timeout} for a condition that never held.");

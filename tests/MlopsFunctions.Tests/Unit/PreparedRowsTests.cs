@@ -48,9 +48,7 @@ public sealed class PreparedRowsTests
     [Fact]
     public void A_shuffling_cursor_visits_every_row_once_in_an_order_its_seed_decides()
     {
-        var file = Copy(RepoPaths.FlightsSample);
-        var schema = SampleSets.SchemaOfFile(file, new ModelSpec { Task = "regression", Label = "delay" });
-        var view = PreparedRows.Open([file], new Featurizer(schema), SampleSets.AllRows(), Split.Train, SampleSets.Limits);
+        var view = FlightsRows();
         var rows = (int)view.GetRowCount()!.Value;
 
         var sequential = RowIds(view, null);
@@ -67,9 +65,7 @@ public sealed class PreparedRowsTests
     [Fact]
     public void A_cursor_set_reads_consecutive_ranges_whose_batches_put_the_rows_back_in_file_order()
     {
-        var file = Copy(RepoPaths.FlightsSample);
-        var schema = SampleSets.SchemaOfFile(file, new ModelSpec { Task = "regression", Label = "delay" });
-        var view = PreparedRows.Open([file], new Featurizer(schema), SampleSets.AllRows(), Split.Train, SampleSets.Limits);
+        var view = FlightsRows();
         var rows = (int)view.GetRowCount()!.Value;
 
         var cursors = view.GetRowCursorSet(view.Schema, 3);
@@ -261,6 +257,14 @@ public sealed class PreparedRowsTests
 
         Assert.Contains("Delete it", error.Message, StringComparison.Ordinal);
         File.Delete(damaged);
+    }
+
+    /// <summary>The flights sample's rows, all in one split: a dozen blocks of 4,096 rows.</summary>
+    private static IDataView FlightsRows()
+    {
+        var file = Copy(RepoPaths.FlightsSample);
+        var schema = SampleSets.SchemaOfFile(file, new ModelSpec { Task = "regression", Label = "delay" });
+        return PreparedRows.Open([file], new Featurizer(schema), SampleSets.AllRows(), Split.Train, SampleSets.Limits);
     }
 
     private static List<(long Batch, int Id)> Batches(DataViewRowCursor cursor)

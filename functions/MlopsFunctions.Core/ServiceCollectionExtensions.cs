@@ -69,6 +69,7 @@ public static class ServiceCollectionExtensions
         {
             // A serving host only reads: the pipeline (or the infrastructure, in Azure) creates the containers and tables.
             services.AddHostedService<StorageInitializer>();
+            services.AddHostedService<SparesAtStart>();
         }
 
         return services;

@@ -7,7 +7,8 @@ namespace MlopsFunctions.Core.Hosting;
 /// and then waiting for one job. They are started, and taken ones replaced, only once no heavy pipeline work (a worker's
 /// job, an evaluation) has run for a while: a warm-up costs 0.6-1.5 s of CPU, which between runs is idle time and during
 /// a run would be taken from its jobs.
-/// A host that never needs a worker (small files only) never starts a spare.
+/// A host that never needs a worker (small files only) never starts a spare; one whose storage shows a model trained in
+/// workers starts them when it starts (<see cref="SparesAtStart"/>).
 /// A spare whose parent ends reads the end of its input and exits, so spares never outlive their host.
 /// </summary>
 internal static class WorkerPool
@@ -64,6 +65,23 @@ internal static class WorkerPool
         }
     }
 
+    /// <summary>
+    /// This host will need workers (<see cref="SparesAtStart"/>): spares start now, or, while heavy work runs, at its
+    /// end as usual.
+    /// </summary>
+    public static void Expect(WorkerSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        lock (Gate)
+        {
+            needed = true;
+            if (busy == 0)
+            {
+                TryFill(settings);
+            }
+        }
+    }
+
     /// <summary>Heavy work ended: when nothing heavy starts for <see cref="Quiet"/>, spares are started up to the setting.</summary>
     private static void Finished(WorkerSettings settings)
     {
@@ -83,19 +101,24 @@ internal static class WorkerPool
             await Task.Delay(Quiet).ConfigureAwait(false);
             lock (Gate)
             {
-                try
+                if (busy == 0 && jobs == seen)
                 {
-                    if (busy == 0 && jobs == seen)
-                    {
-                        Fill(settings);
-                    }
-                }
-                catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
-                {
-                    // No spare could start (no process slots, no disk): jobs start their own children, which say why they cannot.
+                    TryFill(settings);
                 }
             }
         });
+    }
+
+    private static void TryFill(WorkerSettings settings)
+    {
+        try
+        {
+            Fill(settings);
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
+        {
+            // No spare could start (no process slots, no disk): jobs start their own children, which say why they cannot.
+        }
     }
 
     /// <summary>Starts the spares missing from <see cref="WorkerSettings.SpareModes"/>, in the order a run needs them.</summary>

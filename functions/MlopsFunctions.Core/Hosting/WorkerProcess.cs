@@ -26,6 +26,9 @@ public static class WorkerProcess
 
     private const int MaxJobLineBytes = 8192;
 
+    /// <summary>Whether this process's Main asked <see cref="TryRunChild"/> first, so children of its program can run jobs.</summary>
+    public static bool RunsChildren { get; private set; }
+
     /// <summary>
     /// Call first in a host's Main: when this process was started as a worker (args: one of the modes or
     /// <see cref="SpareArgument"/>, and a folder), runs its job and returns true with the exit code. A failure is
@@ -35,6 +38,7 @@ public static class WorkerProcess
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(modes);
+        RunsChildren = true;
         exitCode = 0;
         if (args.Length == 3 && args[0] == SpareArgument)
         {

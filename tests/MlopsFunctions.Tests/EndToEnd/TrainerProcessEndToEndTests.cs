@@ -98,6 +98,40 @@ public sealed class TrainerProcessEndToEndTests(AzuriteFixture azurite)
         Assert.DoesNotContain(last, w => IsAlive(w.Pid));
     }
 
+    [Fact]
+    public async Task A_host_started_on_storage_with_a_model_trained_in_workers_warms_its_spares_before_any_job()
+    {
+        // Storage of its own: whether a host warms spares at start depends on every model in it.
+        var storage = new AzuriteFixture();
+        await storage.InitializeAsync();
+        try
+        {
+            var inWorkers = new Dictionary<string, string> { ["Mlops__TrainerProcessRows"] = "1000", ["Mlops__SpareWorkers"] = "2" };
+            await using (var first = await LocalHostProcess.StartAsync(storage.ConnectionString, "WarmHub", settings: inWorkers))
+            {
+                var host = LocalHostFixture.Attach(first, storage.ConnectionString);
+                await LocalHostFixture.WaitHealthyAsync(host.Http, first);
+                await host.PutSpecAsync("warm-flights", """{"task":"regression","label":"delay","trainers":["Sdca"],"gates":{"minMetric":-1}}""");
+                await host.UploadAsync("incoming", "warm-flights/flights.csv", string.Join('\n', File.ReadLines(RepoPaths.FlightsSample).Take(5_001)) + "\n");
+                await host.WaitForProductionAsync("warm-flights");
+            }
+
+            // Production trained on about 3,500 rows: more than the 1,000 that send training to workers under one
+            // host's settings, fewer than the default 50,000 under the other's. Only the first warms spares, at once.
+            await using var untouched = await LocalHostProcess.StartAsync(storage.ConnectionString, "WarmHub");
+            await using var restarted = await LocalHostProcess.StartAsync(storage.ConnectionString, "WarmHub", settings: inWorkers);
+            var spares = await ReadySparesAsync(restarted.ProcessId, 2);
+
+            Assert.Equal(["--mlops-train", "--mlops-validate"], spares.Select(s => s.WarmMode).Order());
+            Assert.Contains("Starting 2 spare workers now: production warm-flights v1 trained on", restarted.Output, StringComparison.Ordinal);
+            Assert.Empty(WorkerChildren.Of(untouched.ProcessId));
+        }
+        finally
+        {
+            await storage.DisposeAsync();
+        }
+    }
+
     private static async Task RunAsync(LocalHostFixture host, string file, string content, int runs)
     {
         await host.UploadAsync("incoming", $"spare-flights/{file}", content);

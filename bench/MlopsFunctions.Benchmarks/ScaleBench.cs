@@ -13,8 +13,9 @@ namespace MlopsFunctions.Benchmarks;
 /// The data path and the pipeline at scale, each measurement in its own process where peak memory is reported (the
 /// kernel's high-water mark, VmHWM, so nothing is missed between samples):
 ///   data-sizes            validation + profiling throughput and peak memory at 100 and 400 MiB (issue 6)
-///   pipeline [rows=N] [trainers=a,b] [polling=test|product] [isolation=auto|process|inprocess] [pause=S] [retrains=R]   upload -> production through LocalHost, on a fresh host then again: peak memory of the host and its worker
-///                         children, time, the trainers' own fit time and what is left; S seconds between uploads (default 5); R more retrains after the three (issue 6)
+///   pipeline [rows=N] [trainers=a,b] [polling=test|product] [isolation=auto|process|inprocess] [pause=S] [retrains=R] [restart=1]   upload -> production through LocalHost, on a fresh host then again: peak memory of the host and its worker
+///                         children, time, the trainers' own fit time and what is left; S seconds between uploads (default 5); R more retrains after the three;
+///                         restart=1: then a retrain on a new host restarted on the same storage (issue 6)
 ///   prepare [rows=N]      a candidate in process, cold: split files, fit, validation scoring + save (issue 6)
 ///   candidates            upload -> staging on 200k rows, fits timed in process and in the pipeline: overhead and
 ///                         parallel speed-up (issue 7)
@@ -33,7 +34,7 @@ internal static class ScaleBench
         "pipeline" => await PipelineAsync(long.Parse(settings.GetValueOrDefault("rows", "2000000"), CultureInfo.InvariantCulture),
             settings.GetValueOrDefault("trainers", "LightGbm"), settings.GetValueOrDefault("polling", "test"), settings.GetValueOrDefault("isolation", "auto"),
             double.Parse(settings.GetValueOrDefault("pause", "5"), CultureInfo.InvariantCulture),
-            int.Parse(settings.GetValueOrDefault("retrains", "0"), CultureInfo.InvariantCulture)),
+            int.Parse(settings.GetValueOrDefault("retrains", "0"), CultureInfo.InvariantCulture), settings.GetValueOrDefault("restart", "0") == "1"),
         "candidates" => await CandidatesAsync(),
         "download" => await DownloadAsync(long.Parse(settings.GetValueOrDefault("rows", "2000000"), CultureInfo.InvariantCulture)),
         "prepare" => Prepare(long.Parse(settings.GetValueOrDefault("rows", "2000000"), CultureInfo.InvariantCulture)),
@@ -103,7 +104,7 @@ internal static class ScaleBench
     /// the host's own code, which takes CPU from the trainers), then a second model and a retrain of the first on a host
     /// that has run a pipeline before, then <paramref name="retrains"/> more retrains.
     /// </summary>
-    private static async Task<int> PipelineAsync(long rows, string trainers, string polling, string isolation, double pause, int retrains)
+    private static async Task<int> PipelineAsync(long rows, string trainers, string polling, string isolation, double pause, int retrains, bool restart)
     {
         await using var env = await BenchEnvironment.StartAsync();
         // "test" polls as the tests' hosts do (durable queues backing off to 0.5 s, incoming/ every 0.25 s); "product"
@@ -123,7 +124,7 @@ internal static class ScaleBench
         // still warming up and starts its workers cold.
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pipeline bench: {pause:0.#} s between one run's end and the next upload"));
         var idle = Proc.RssMb(host.ProcessId);
-        var files = Enumerable.Range(0, 3 + retrains).Select(v => FlightsData.Build(rows, variant: v)).ToArray();
+        var files = Enumerable.Range(0, 3 + retrains + (restart ? 1 : 0)).Select(v => FlightsData.Build(rows, variant: v)).ToArray();
         await PipelineRunAsync(env, http, "flights-first", files[0], trainers, "first upload after the host started");
         await Task.Delay(TimeSpan.FromSeconds(pause));
         await PipelineRunAsync(env, http, "flights", files[1], trainers, "second upload (other rows), same host");
@@ -140,6 +141,17 @@ internal static class ScaleBench
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"LocalHost peak RSS over all {3 + retrains} runs {Proc.PeakRssMb(host.ProcessId):F0} MiB (idle {idle:F0} MiB)"));
+        if (restart)
+        {
+            // A host restarted (or scaled out) on the same storage, then a retrain once it has been up for a while, as
+            // uploads come in production: the new host's JIT is cold, and its spares start only if it knows to.
+            await host.KillAsync();
+            var (again, againHttp) = await env.StartLocalHostAsync("PipelineHub", settings);
+            await Task.Delay(TimeSpan.FromSeconds(Math.Max(pause, 10)));
+            await PipelineRunAsync(env, againHttp, "flights-first", files[^1], trainers, "retrain on a restarted host, 10 s after its start");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"restarted LocalHost peak RSS {Proc.PeakRssMb(again.ProcessId):F0} MiB"));
+        }
+
         return 0;
     }
 

@@ -13,9 +13,9 @@ namespace MlopsFunctions.Benchmarks;
 /// The data path and the pipeline at scale, each measurement in its own process where peak memory is reported (the
 /// kernel's high-water mark, VmHWM, so nothing is missed between samples):
 ///   data-sizes            validation + profiling throughput and peak memory at 100 and 400 MiB (issue 6)
-///   pipeline [rows=N] [trainers=a,b] [polling=test|product] [isolation=auto|process|inprocess] [pause=S] [retrains=R] [restart=1]   upload -> production through LocalHost, on a fresh host then again: peak memory of the host and its worker
+///   pipeline [rows=N] [trainers=a,b] [polling=test|product] [isolation=auto|process|inprocess] [pause=S] [retrains=R] [restart=1] [samples=1]   upload -> production through LocalHost, on a fresh host then again: peak memory of the host and its worker
 ///                         children, time, the trainers' own fit time and what is left; S seconds between uploads (default 5); R more retrains after the three;
-///                         restart=1: then a retrain on a new host restarted on the same storage (issue 6)
+///                         restart=1: then a retrain on a new host restarted on the same storage; samples=1: the samples first, as start.sh (issue 6)
 ///   prepare [rows=N]      a candidate in process, cold: split files, fit, validation scoring + save (issue 6)
 ///   candidates            upload -> staging on 200k rows, fits timed in process and in the pipeline: overhead and
 ///                         parallel speed-up (issue 7)
@@ -34,7 +34,8 @@ internal static class ScaleBench
         "pipeline" => await PipelineAsync(long.Parse(settings.GetValueOrDefault("rows", "2000000"), CultureInfo.InvariantCulture),
             settings.GetValueOrDefault("trainers", "LightGbm"), settings.GetValueOrDefault("polling", "test"), settings.GetValueOrDefault("isolation", "auto"),
             double.Parse(settings.GetValueOrDefault("pause", "5"), CultureInfo.InvariantCulture),
-            int.Parse(settings.GetValueOrDefault("retrains", "0"), CultureInfo.InvariantCulture), settings.GetValueOrDefault("restart", "0") == "1"),
+            int.Parse(settings.GetValueOrDefault("retrains", "0"), CultureInfo.InvariantCulture), settings.GetValueOrDefault("restart", "0") == "1",
+            settings.GetValueOrDefault("samples", "0") == "1"),
         "candidates" => await CandidatesAsync(),
         "download" => await DownloadAsync(long.Parse(settings.GetValueOrDefault("rows", "2000000"), CultureInfo.InvariantCulture)),
         "prepare" => Prepare(long.Parse(settings.GetValueOrDefault("rows", "2000000"), CultureInfo.InvariantCulture)),
@@ -104,7 +105,7 @@ internal static class ScaleBench
     /// the host's own code, which takes CPU from the trainers), then a second model and a retrain of the first on a host
     /// that has run a pipeline before, then <paramref name="retrains"/> more retrains.
     /// </summary>
-    private static async Task<int> PipelineAsync(long rows, string trainers, string polling, string isolation, double pause, int retrains, bool restart)
+    private static async Task<int> PipelineAsync(long rows, string trainers, string polling, string isolation, double pause, int retrains, bool restart, bool samples)
     {
         await using var env = await BenchEnvironment.StartAsync();
         // "test" polls as the tests' hosts do (durable queues backing off to 0.5 s, incoming/ every 0.25 s); "product"
@@ -125,7 +126,15 @@ internal static class ScaleBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pipeline bench: {pause:0.#} s between one run's end and the next upload"));
         var idle = Proc.RssMb(host.ProcessId);
         var files = Enumerable.Range(0, 3 + retrains + (restart ? 1 : 0)).Select(v => FlightsData.Build(rows, variant: v)).ToArray();
-        await PipelineRunAsync(env, http, "flights-first", files[0], trainers, "first upload after the host started");
+        if (samples)
+        {
+            // As a new user's host after scripts/start.sh: the five samples (small files, trained in the host) first.
+            await SamplesAsync(env, http);
+            await Task.Delay(TimeSpan.FromSeconds(pause));
+        }
+
+        await PipelineRunAsync(env, http, "flights-first", files[0], trainers,
+            samples ? "first large upload, after the samples as scripts/start.sh runs them" : "first upload after the host started");
         await Task.Delay(TimeSpan.FromSeconds(pause));
         await PipelineRunAsync(env, http, "flights", files[1], trainers, "second upload (other rows), same host");
         await Task.Delay(TimeSpan.FromSeconds(pause));
@@ -153,6 +162,27 @@ internal static class ScaleBench
         }
 
         return 0;
+    }
+
+    /// <summary>Every sample spec and its data through the pipeline, as scripts/start.sh does, until each is in production.</summary>
+    private static async Task SamplesAsync(BenchEnvironment env, HttpClient http)
+    {
+        var incoming = new BlobServiceClient(env.Connection).GetBlobContainerClient("incoming");
+        var models = Directory.GetFiles(Path.Combine(MlopsFunctions.Tests.Infrastructure.RepoPaths.Root, "samples"), "*.json").Select(Path.GetFileNameWithoutExtension).ToList();
+        foreach (var model in models)
+        {
+            var spec = await File.ReadAllTextAsync(MlopsFunctions.Tests.Infrastructure.RepoPaths.Sample(model + ".json"));
+            (await http.PutAsync(new Uri($"api/models/{model}", UriKind.Relative), new StringContent(spec))).EnsureSuccessStatusCode();
+            await incoming.GetBlobClient($"{model}/{model}.csv").UploadAsync(MlopsFunctions.Tests.Infrastructure.RepoPaths.SampleData(model!), overwrite: true);
+        }
+
+        var clock = Stopwatch.StartNew();
+        foreach (var model in models)
+        {
+            await BenchEnvironment.WaitAsync(async () => await ProductionAsync(http, model!) is not null, TimeSpan.FromMinutes(10), pollMilliseconds: 500);
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pipeline bench: the {models.Count} samples in production {clock.Elapsed.TotalSeconds:F1} s after their upload"));
     }
 
     private static async Task PipelineRunAsync(BenchEnvironment env, HttpClient http, string model, string file, string trainers, string label)

@@ -156,8 +156,10 @@ internal static class ScaleBench
             // uploads come in production: the new host's JIT is cold, and its spares start only if it knows to.
             await host.KillAsync();
             var (again, againHttp) = await env.StartLocalHostAsync("PipelineHub", settings);
-            await Task.Delay(TimeSpan.FromSeconds(Math.Max(pause, 10)));
-            await PipelineRunAsync(env, againHttp, "flights-first", files[^1], trainers, "retrain on a restarted host, 10 s after its start");
+            var after = Math.Max(pause, 10);
+            await Task.Delay(TimeSpan.FromSeconds(after));
+            await PipelineRunAsync(env, againHttp, "flights-first", files[^1], trainers,
+                string.Create(CultureInfo.InvariantCulture, $"retrain on a restarted host, {after:0.#} s after its start"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"restarted LocalHost peak RSS {Proc.PeakRssMb(again.ProcessId):F0} MiB"));
         }
 

@@ -5,10 +5,10 @@ namespace MlopsFunctions.Core.Hosting;
 /// <summary>
 /// The spare worker children of this process (see <see cref="WorkerProcess"/>), each warmed for one mode on sample data
 /// and then waiting for one job. They are started, and taken ones replaced, only once no heavy pipeline work (a worker's
-/// job, an evaluation) has run for a while: a warm-up costs 0.6-1.5 s of CPU, which between runs is idle time and during
-/// a run would be taken from its jobs.
-/// A host that never needs a worker (small files only) never starts a spare; one whose storage shows a model trained in
-/// workers starts them when it starts (<see cref="SparesAtStart"/>).
+/// job, or validation, training or evaluation in the host) has run for a while: a warm-up costs 0.6-1.5 s of CPU, which
+/// between runs is idle time and during a run would be taken from its jobs.
+/// A pipeline host that can start workers expects them from its start (<see cref="SparesAtStart"/>); any other host
+/// starts spares once it has run a worker's job.
 /// A spare whose parent ends reads the end of its input and exits, so spares never outlive their host.
 /// </summary>
 internal static class WorkerPool
@@ -66,8 +66,8 @@ internal static class WorkerPool
     }
 
     /// <summary>
-    /// This host will need workers (<see cref="SparesAtStart"/>): spares start now, or, while heavy work runs, at its
-    /// end as usual.
+    /// This host will need workers (<see cref="SparesAtStart"/>): spares start now, or, while heavy work runs, once it
+    /// has ended.
     /// </summary>
     public static void Expect(WorkerSettings settings)
     {

@@ -65,6 +65,8 @@ public sealed partial class DatasetIntake(
             }
             else
             {
+                // Spares still warming up stop for this and start again once the host is quiet (see WorkerPool).
+                using var busy = WorkerPool.Busy(WorkerSettings.From(settings), worker: false);
                 (report, profile) = DatasetValidator.Validate(stream, context);
             }
         }

@@ -40,13 +40,7 @@ public sealed partial class TrainCandidateActivity(
         try
         {
             var job = new TrainingJob(local, schema, candidate, plan.Split, plan.TrainRowsHint, settings.EffectiveTrainerThreads(), CsvLimits.From(settings));
-            var isolate = settings.Isolates(plan.TrainRowsHint > settings.TrainerProcessRows);
-            // In process, the fit gets a thread of its own: blocking a pool thread for seconds starves ML.NET's own
-            // tasks (cursors, loaders) and the host's requests until the pool injects threads, which made fits run
-            // several times slower inside the host than the same fit alone.
-            var trained = isolate
-                ? await TrainerProcess.TrainAsync(job, WorkerSettings.From(settings)).ConfigureAwait(false)
-                : await Task.Factory.StartNew(() => CandidateTrainer.Train(job), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            var trained = await TrainAsync(job, settings).ConfigureAwait(false);
             var folder = $"candidates/{candidate.Name}";
             var modelBlob = BlobPath.ModelFile(plan.Model, plan.Version!.Value, folder + ".zip");
             var schemaBlob = BlobPath.ModelFile(plan.Model, plan.Version.Value, folder + ".schema.json");
@@ -88,6 +82,21 @@ public sealed partial class TrainCandidateActivity(
             return r with { Candidates = results, CandidatesDone = results.Count };
         }).ConfigureAwait(false);
         return outcome;
+    }
+
+    private static async Task<TrainedCandidate> TrainAsync(TrainingJob job, MlopsOptions settings)
+    {
+        var workers = WorkerSettings.From(settings);
+        if (settings.Isolates(job.TrainRowsHint > settings.TrainerProcessRows))
+        {
+            return await TrainerProcess.TrainAsync(job, workers).ConfigureAwait(false);
+        }
+
+        // In process, the fit gets a thread of its own: blocking a pool thread for seconds starves ML.NET's own tasks
+        // (cursors, loaders) and the host's requests until the pool injects threads, which made fits run several
+        // times slower inside the host than the same fit alone. Spares still warming up stop for it (see WorkerPool).
+        using var busy = WorkerPool.Busy(workers, worker: false);
+        return await Task.Factory.StartNew(() => CandidateTrainer.Train(job), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Trained {Model} v{Version} candidate {Candidate} on {Rows} rows in {FitSeconds:0.00} s: {Metric} = {Value} on validation rows")]

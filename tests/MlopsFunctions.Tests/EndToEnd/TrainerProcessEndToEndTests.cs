@@ -56,25 +56,35 @@ public sealed class TrainerProcessEndToEndTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Spares_warmed_between_runs_do_the_next_runs_work_are_replaced_and_end_with_their_host()
+    public async Task Spares_warmed_at_start_do_the_first_runs_work_are_replaced_and_end_with_their_host()
     {
         const string Model = "spare-flights";
         await using var process = await LocalHostProcess.StartAsync(azurite.ConnectionString, "SpareHub",
             settings: new Dictionary<string, string> { ["Mlops__TrainerIsolation"] = "process", ["Mlops__SpareWorkers"] = "3" });
         var host = LocalHostFixture.Attach(process, azurite.ConnectionString);
         await LocalHostFixture.WaitHealthyAsync(host.Http, process);
-        Assert.Empty(WorkerChildren.Of(process.ProcessId)); // a host that has not needed a worker keeps no spare
+
+        // Before any job and before any model exists, one spare is warmed for each of a run's jobs; a host told to keep
+        // none, and a serving host, which never runs one, start none. (Both stop before the runs, which they would share.)
+        List<WorkerChildren.Worker> spares;
+        await using (var none = await LocalHostProcess.StartAsync(azurite.ConnectionString, "SpareHub",
+            settings: new Dictionary<string, string> { ["Mlops__TrainerIsolation"] = "process", ["Mlops__SpareWorkers"] = "0" }))
+        await using (var serving = await LocalHostProcess.StartAsync(azurite.ConnectionString, "SpareHub",
+            role: "serving", settings: new Dictionary<string, string> { ["Mlops__TrainerIsolation"] = "process" }))
+        {
+            spares = await ReadySparesAsync(process.ProcessId, 3);
+            Assert.Equal(["--mlops-evaluate", "--mlops-train", "--mlops-validate"], spares.Select(s => s.WarmMode).Order());
+            Assert.Contains("Starting 3 spare workers", process.Output, StringComparison.Ordinal);
+            await LocalHostFixture.WaitHealthyAsync(LocalHostFixture.Attach(none, azurite.ConnectionString).Http, none);
+            Assert.Empty(WorkerChildren.Of(none.ProcessId));
+            Assert.Empty(WorkerChildren.Of(serving.ProcessId));
+        }
+
+        // The first run's validator, trainer and evaluator are those spares: no worker is started for a job, and all are used up.
         await host.PutSpecAsync(Model, """{"task":"regression","label":"delay","trainers":["Sdca"],"gates":{"minMetric":-1}}""");
-        var lines = File.ReadLines(RepoPaths.FlightsSample).Take(15_001).ToList();
+        var lines = File.ReadLines(RepoPaths.FlightsSample).Take(10_001).ToList();
         string Part(int k) => string.Join('\n', lines.Take(1).Concat(lines.Skip(1 + (k * 5_000)).Take(5_000))) + "\n";
-
-        // The first run starts its validator, trainer and evaluator; three spares, one warmed for each, start once it is over.
-        await RunAsync(host, "first.csv", Part(0), 1);
-        var spares = await ReadySparesAsync(process.ProcessId, 3);
-        Assert.Equal(["--mlops-evaluate", "--mlops-train", "--mlops-validate"], spares.Select(s => s.WarmMode).Order());
-
-        // The second run's validator, trainer and evaluator are those spares: no worker is started for a job, and all are used up.
-        var started = await WatchAsync(process.ProcessId, () => RunAsync(host, "second.csv", Part(1), 2));
+        var started = await WatchAsync(process.ProcessId, () => RunAsync(host, "first.csv", Part(0), 1));
         Assert.Empty(started);
         var now = WorkerChildren.Of(process.ProcessId).Select(w => w.Pid).ToList();
         Assert.All(spares, s => Assert.DoesNotContain(s.Pid, now));
@@ -83,7 +93,7 @@ public sealed class TrainerProcessEndToEndTests(AzuriteFixture azurite)
         // warmed for them, else any), and the last job of the run, its evaluation, starts a worker.
         var replacements = await ReadySparesAsync(process.ProcessId, 3);
         Process.GetProcessById(replacements[0].Pid).Kill();
-        started = await WatchAsync(process.ProcessId, () => RunAsync(host, "third.csv", Part(2), 3));
+        started = await WatchAsync(process.ProcessId, () => RunAsync(host, "second.csv", Part(1), 2));
         Assert.Equal(["--mlops-evaluate"], started.Select(w => w.Args[^2]).Distinct());
 
         // Spares end with their host, even when it is killed.
@@ -96,40 +106,6 @@ public sealed class TrainerProcessEndToEndTests(AzuriteFixture azurite)
         }
 
         Assert.DoesNotContain(last, w => IsAlive(w.Pid));
-    }
-
-    [Fact]
-    public async Task A_host_started_on_storage_with_a_model_trained_in_workers_warms_its_spares_before_any_job()
-    {
-        // Storage of its own: whether a host warms spares at start depends on every model in it.
-        var storage = new AzuriteFixture();
-        await storage.InitializeAsync();
-        try
-        {
-            var inWorkers = new Dictionary<string, string> { ["Mlops__TrainerProcessRows"] = "1000", ["Mlops__SpareWorkers"] = "2" };
-            await using (var first = await LocalHostProcess.StartAsync(storage.ConnectionString, "WarmHub", settings: inWorkers))
-            {
-                var host = LocalHostFixture.Attach(first, storage.ConnectionString);
-                await LocalHostFixture.WaitHealthyAsync(host.Http, first);
-                await host.PutSpecAsync("warm-flights", """{"task":"regression","label":"delay","trainers":["Sdca"],"gates":{"minMetric":-1}}""");
-                await host.UploadAsync("incoming", "warm-flights/flights.csv", string.Join('\n', File.ReadLines(RepoPaths.FlightsSample).Take(5_001)) + "\n");
-                await host.WaitForProductionAsync("warm-flights");
-            }
-
-            // Production trained on about 3,500 rows: more than the 1,000 that send training to workers under one
-            // host's settings, fewer than the default 50,000 under the other's. Only the first warms spares, at once.
-            await using var untouched = await LocalHostProcess.StartAsync(storage.ConnectionString, "WarmHub");
-            await using var restarted = await LocalHostProcess.StartAsync(storage.ConnectionString, "WarmHub", settings: inWorkers);
-            var spares = await ReadySparesAsync(restarted.ProcessId, 2);
-
-            Assert.Equal(["--mlops-train", "--mlops-validate"], spares.Select(s => s.WarmMode).Order());
-            Assert.Contains("Starting 2 spare workers now: production warm-flights v1 trained on", restarted.Output, StringComparison.Ordinal);
-            Assert.Empty(WorkerChildren.Of(untouched.ProcessId));
-        }
-        finally
-        {
-            await storage.DisposeAsync();
-        }
     }
 
     private static async Task RunAsync(LocalHostFixture host, string file, string content, int runs)

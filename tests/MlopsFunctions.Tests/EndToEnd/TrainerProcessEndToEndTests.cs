@@ -13,8 +13,9 @@ public sealed class TrainerProcessEndToEndTests(AzuriteFixture azurite)
     [Fact]
     public async Task A_killed_trainer_process_fails_its_activity_and_the_retry_completes_the_run_with_one_version()
     {
+        // No spares: the trainer must be a child started for its job, which the test can tell from the spares.
         await using var process = await LocalHostProcess.StartAsync(azurite.ConnectionString, "TrainerHub",
-            settings: new Dictionary<string, string> { ["Mlops__TrainerIsolation"] = "process" });
+            settings: new Dictionary<string, string> { ["Mlops__TrainerIsolation"] = "process", ["Mlops__SpareWorkers"] = "0" });
         var host = LocalHostFixture.Attach(process, azurite.ConnectionString);
         await LocalHostFixture.WaitHealthyAsync(host.Http, process);
         await host.PutSpecAsync(Model, """{"task":"regression","label":"delay","trainers":["Sdca","LightGbm"],"gates":{"minMetric":-1}}""");
